@@ -1,0 +1,198 @@
+"""The configuration file: its schema, its defaults, and validation at load.
+
+Every problem is reported at once, each by its dotted key path. Relative paths
+are relative to the configuration file, so a site builds the same from anywhere.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from arxiv_digest.errors import ConfigError
+
+CATEGORY_PATTERN = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
+# Keys people are likely to put in the file by mistake, with the fix.
+_KEY_HINTS = {
+    "api_key": "the key is read from the OPENAI_API_KEY environment variable, never from a file",
+    "openai_api_key": "the key is read from the OPENAI_API_KEY environment variable",
+}
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ArxivSettings(_Section):
+    categories: Annotated[list[str], Field(min_length=1)] = ["cs.SD", "eess.AS"]
+    api_url: str = "https://export.arxiv.org/api/query"
+    pdf_url: str = "https://arxiv.org/pdf/{id}"
+    page_size: Annotated[int, Field(ge=1, le=2000)] = 100
+    delay_seconds: Annotated[float, Field(ge=0)] = 3.0
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    num_retries: Annotated[int, Field(ge=0, le=10)] = 3
+
+    @field_validator("categories")
+    @classmethod
+    def _categories_look_like_arxiv(cls, categories: list[str]) -> list[str]:
+        bad = [c for c in categories if not CATEGORY_PATTERN.match(c)]
+        if bad:
+            raise ValueError(f"not an arXiv category name: {', '.join(map(repr, bad))}")
+        return categories
+
+    @field_validator("api_url")
+    @classmethod
+    def _api_url_is_http(cls, url: str) -> str:
+        if not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return url
+
+    @field_validator("pdf_url")
+    @classmethod
+    def _pdf_url_has_id(cls, url: str) -> str:
+        if "{id}" not in url or not url.startswith(("http://", "https://")):
+            raise ValueError("must be an http(s) URL containing {id}, e.g. https://arxiv.org/pdf/{id}")
+        return url
+
+
+class WindowSettings(_Section):
+    timezone: str = "Asia/Shanghai"
+    anchor: str = "08:50"
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone_exists(cls, name: str) -> str:
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(
+                f"unknown time zone {name!r}; use an IANA name such as Asia/Shanghai"
+            ) from None
+        return name
+
+    @field_validator("anchor", mode="before")
+    @classmethod
+    def _anchor_is_clock_time(cls, value: Any) -> Any:
+        # YAML 1.1 reads an unquoted 08:50 as the sexagesimal integer 530.
+        if isinstance(value, int):
+            raise ValueError('write the anchor as a quoted "HH:MM" string, e.g. "08:50"')
+        if not isinstance(value, str) or not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+            raise ValueError('must be a time of day as "HH:MM", e.g. "08:50"')
+        return value
+
+    @property
+    def anchor_time(self) -> time:
+        hours, minutes = self.anchor.split(":")
+        return time(int(hours), int(minutes))
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class FilterSettings(_Section):
+    max_papers: Annotated[int, Field(ge=1)] = 20
+    primary_only: bool = False
+    include_keywords: list[str] = []
+    exclude_keywords: list[str] = []
+
+
+class LlmSettings(_Section):
+    base_url: str | None = None
+    model: str = "gpt-4o-mini"
+    concurrency: Annotated[int, Field(ge=1, le=256)] = 8
+    max_input_chars: Annotated[int, Field(ge=1000)] = 60000
+    timeout_seconds: Annotated[float, Field(gt=0)] = 180.0
+    max_retries: Annotated[int, Field(ge=0, le=10)] = 4
+    max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
+    temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+
+
+class PdfSettings(_Section):
+    timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
+    max_megabytes: Annotated[float, Field(gt=0)] = 50.0
+    max_pages: Annotated[int, Field(ge=1)] = 50
+    concurrency: Annotated[int, Field(ge=1, le=32)] = 4
+
+
+class OutputSettings(_Section):
+    posts_dir: Path = Path("_posts")
+    templates_dir: Path = Path("templates")
+
+
+class CacheSettings(_Section):
+    path: Path = Path(".digest-cache.sqlite3")
+
+
+class Config(_Section):
+    arxiv: ArxivSettings = ArxivSettings()
+    window: WindowSettings = WindowSettings()
+    filter: FilterSettings = FilterSettings()
+    llm: LlmSettings = LlmSettings()
+    pdf: PdfSettings = PdfSettings()
+    output: OutputSettings = OutputSettings()
+    cache: CacheSettings = CacheSettings()
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate the configuration file; relative paths become absolute."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(
+            str(path), ["file not found; create it (see README) or pass --config PATH"]
+        ) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(str(path), [f"cannot be read: {error}"]) from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise ConfigError(str(path), [f"invalid YAML: {where}{problem}"]) from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(str(path), ["the top level must be a mapping of sections (arxiv:, llm:, ...)"])
+    try:
+        config = Config.model_validate(raw)
+    except ValidationError as error:
+        raise ConfigError(str(path), _describe(error)) from None
+    return _resolve_paths(config, path.resolve().parent)
+
+
+def _describe(error: ValidationError) -> list[str]:
+    problems = []
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        last = str(item["loc"][-1]) if item["loc"] else ""
+        if item["type"] == "extra_forbidden":
+            message = _KEY_HINTS.get(last, "unknown key; see the configuration reference in README")
+        else:
+            message = item["msg"].removeprefix("Value error, ")
+        problems.append(f"{key}: {message}" if key else message)
+    return problems
+
+
+def _resolve_paths(config: Config, base_dir: Path) -> Config:
+    def absolute(path: Path) -> Path:
+        return path if path.is_absolute() else base_dir / path
+
+    return config.model_copy(
+        update={
+            "output": config.output.model_copy(
+                update={
+                    "posts_dir": absolute(config.output.posts_dir),
+                    "templates_dir": absolute(config.output.templates_dir),
+                }
+            ),
+            "cache": config.cache.model_copy(update={"path": absolute(config.cache.path)}),
+        }
+    )

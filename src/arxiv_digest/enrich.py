@@ -1,0 +1,150 @@
+"""Enrich stage: a translation and an analysis for every shown paper.
+
+All model requests run concurrently up to `llm.concurrency`; the PDF downloads
+and text extraction of the analyses overlap with the translations. Every
+accepted answer goes to the store at once, so a rerun asks only for what is missing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import jinja2
+
+from arxiv_digest import llm, pdfsource, pdftext
+from arxiv_digest.config import Config
+from arxiv_digest.errors import DigestError, PdfError
+from arxiv_digest.llm import ANALYSIS, TRANSLATION, AnswerError, ChatModel
+from arxiv_digest.models import Enrichment, Paper
+from arxiv_digest.pdfsource import PdfSource
+from arxiv_digest.render import Prompt, prompt_sha256, render_prompt
+from arxiv_digest.store import AnswerKey, Store, StoredText
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A task that did not succeed for a paper, and why."""
+
+    arxiv_id: str
+    task: str
+    reason: str
+
+
+@dataclass
+class EnrichStats:
+    model_requests: int = 0
+    cache_hits: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+    pdf_downloads: int = 0
+    peak_concurrent_requests: int = 0
+    gaps: list[Gap] = field(default_factory=list)
+
+
+@dataclass
+class Enricher:
+    model: ChatModel
+    store: Store
+    pdfs: PdfSource
+    templates: jinja2.Environment
+    config: Config
+    progress: Progress
+    stats: EnrichStats = field(default_factory=EnrichStats)
+
+    def __post_init__(self) -> None:
+        self._model_slots = asyncio.Semaphore(self.config.llm.concurrency)
+        self._download_slots = asyncio.Semaphore(self.config.pdf.concurrency)
+        self._extraction_slots = asyncio.Semaphore(os.cpu_count() or 1)
+        self._in_flight = 0
+
+    async def enrich(self, papers: Sequence[Paper]) -> dict[str, Enrichment]:
+        """Enrichments by arXiv id. A ModelError (bad key, unknown model) stops everything."""
+        try:
+            async with asyncio.TaskGroup() as group:
+                translations = [group.create_task(self._translation(paper)) for paper in papers]
+                analyses = [group.create_task(self._analysis(paper)) for paper in papers]
+        except* DigestError as failures:
+            # The first fatal error is the one to report; the others are its echoes.
+            raise failures.exceptions[0] from None
+        return {
+            paper.arxiv_id: Enrichment(translation=translation.result(), analysis=analysis.result())
+            for paper, translation, analysis in zip(papers, translations, analyses, strict=True)
+        }
+
+    async def _translation(self, paper: Paper) -> str | None:
+        prompt = render_prompt(self.templates, TRANSLATION, paper)
+        return await self._answer(paper, TRANSLATION, prompt)
+
+    async def _analysis(self, paper: Paper) -> str | None:
+        try:
+            stored = await self._paper_text(paper)
+        except PdfError as error:
+            self._gap(paper, ANALYSIS, str(error).removeprefix(f"{paper.arxiv_id}: "))
+            return None
+        text = pdftext.model_input(stored.text, self.config.llm.max_input_chars)
+        if not text:
+            self._gap(paper, ANALYSIS, "the PDF has no extractable text")
+            return None
+        prompt = render_prompt(self.templates, ANALYSIS, paper, text)
+        return await self._answer(paper, ANALYSIS, prompt)
+
+    async def _paper_text(self, paper: Paper) -> StoredText:
+        stored = self.store.text(paper.arxiv_id, pdftext.EXTRACTOR)
+        if stored is not None:
+            return stored
+        async with self._download_slots:
+            pdf_bytes = await self.pdfs.fetch(paper.arxiv_id)
+            self.stats.pdf_downloads += 1
+        async with self._extraction_slots:
+            stored = await pdfsource.extract(paper.arxiv_id, pdf_bytes, self.config.pdf)
+        self.store.save_text(paper.arxiv_id, pdftext.EXTRACTOR, stored)
+        return stored
+
+    async def _answer(self, paper: Paper, task: str, prompt: Prompt) -> str | None:
+        key = AnswerKey(paper.arxiv_id, task, self.model.name, prompt_sha256(prompt, self.model.name))
+        cached = self.store.answer(key)
+        if cached is not None:
+            self.stats.cache_hits += 1
+            self.progress(f"{paper.arxiv_id} {task}: cached")
+            return cached
+        reason = ""
+        for attempt in range(1, self.config.llm.max_attempts + 1):
+            started = time.monotonic()
+            try:
+                completion = await self._request(prompt)
+                answer = llm.check(task, completion.text)
+            except AnswerError as error:
+                reason = str(error)
+                self.progress(f"{paper.arxiv_id} {task}: attempt {attempt} failed: {reason}")
+                continue
+            self.store.save_answer(key, answer, completion.tokens_in, completion.tokens_out)
+            elapsed_seconds = time.monotonic() - started
+            self.progress(f"{paper.arxiv_id} {task}: done in {elapsed_seconds:.1f} s")
+            return answer
+        self._gap(paper, task, f"{reason} after {self.config.llm.max_attempts} attempts")
+        return None
+
+    async def _request(self, prompt: Prompt) -> llm.Completion:
+        async with self._model_slots:
+            self._in_flight += 1
+            self.stats.peak_concurrent_requests = max(
+                self.stats.peak_concurrent_requests, self._in_flight
+            )
+            self.stats.model_requests += 1
+            try:
+                completion = await self.model.complete(prompt)
+            finally:
+                self._in_flight -= 1
+        self.stats.tokens_in += completion.tokens_in
+        self.stats.tokens_out += completion.tokens_out
+        return completion
+
+    def _gap(self, paper: Paper, task: str, reason: str) -> None:
+        self.stats.gaps.append(Gap(paper.arxiv_id, task, reason))
+        self.progress(f"{paper.arxiv_id} {task}: missing: {reason}")

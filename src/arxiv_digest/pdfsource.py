@@ -1,0 +1,99 @@
+"""Where a paper's text comes from: the PDF download and the extraction child process."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import Protocol
+
+import httpx2
+
+from arxiv_digest import __version__, pdftext
+from arxiv_digest.config import PdfSettings
+from arxiv_digest.errors import PdfError
+from arxiv_digest.store import StoredText
+
+_EXTRACTION_MEMORY_MEGABYTES = 2048
+
+
+class PdfSource(Protocol):
+    async def fetch(self, arxiv_id: str) -> bytes: ...
+
+
+class HttpPdfSource:
+    """Downloads PDFs from a URL template such as ``https://arxiv.org/pdf/{id}``."""
+
+    def __init__(self, url_template: str, settings: PdfSettings) -> None:
+        self._url_template = url_template
+        self._max_bytes = int(settings.max_megabytes * 1024 * 1024)
+        self._client = httpx2.AsyncClient(
+            timeout=settings.timeout_seconds,
+            follow_redirects=True,
+            headers={"User-Agent": f"arxiv-digest/{__version__}"},
+        )
+
+    async def fetch(self, arxiv_id: str) -> bytes:
+        url = self._url_template.format(id=arxiv_id)
+        try:
+            async with self._client.stream("GET", url) as response:
+                if response.status_code != 200:
+                    raise PdfError(arxiv_id, f"PDF download failed: HTTP {response.status_code}")
+                chunks = []
+                size = 0
+                async for chunk in response.aiter_bytes():
+                    size += len(chunk)
+                    if size > self._max_bytes:
+                        raise PdfError(
+                            arxiv_id, f"PDF larger than {self._max_bytes // 2**20} MB (pdf.max_megabytes)"
+                        )
+                    chunks.append(chunk)
+        except httpx2.TimeoutException:
+            raise PdfError(arxiv_id, "PDF download timed out (pdf.timeout_seconds)") from None
+        except httpx2.HTTPError as error:
+            raise PdfError(arxiv_id, f"PDF download failed: {type(error).__name__}") from None
+        content = b"".join(chunks)
+        if not content.lstrip()[:5] == b"%PDF-":
+            raise PdfError(arxiv_id, "the download is not a PDF")
+        return content
+
+    async def close(self) -> None:
+        await self._client.aclose()
+
+
+async def extract(arxiv_id: str, pdf_bytes: bytes, settings: PdfSettings) -> StoredText:
+    """The PDF's text, read in a child process that is killed if it overruns its time."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "arxiv_digest.pdftext",
+        "--max-pages",
+        str(settings.max_pages),
+        "--max-memory-megabytes",
+        str(_EXTRACTION_MEMORY_MEGABYTES),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    try:
+        output, errors = await asyncio.wait_for(
+            process.communicate(pdf_bytes), timeout=settings.timeout_seconds
+        )
+    except TimeoutError:
+        process.kill()
+        await process.wait()
+        raise PdfError(arxiv_id, "text extraction took too long (pdf.timeout_seconds)") from None
+    except asyncio.CancelledError:
+        process.kill()
+        await process.wait()
+        raise
+    if process.returncode == pdftext.EXIT_ENCRYPTED:
+        raise PdfError(arxiv_id, "the PDF is encrypted")
+    if process.returncode == pdftext.EXIT_NOT_A_PDF:
+        raise PdfError(arxiv_id, "the PDF is corrupt or unreadable")
+    if process.returncode != 0:
+        reason = errors.decode("utf-8", "replace").strip().splitlines()[-1:] or ["no message"]
+        raise PdfError(
+            arxiv_id, f"text extraction failed (exit {process.returncode}: {reason[0][:200]})"
+        )
+    page_count, _, text = output.decode("utf-8").partition("\n")
+    return StoredText(text=text, page_count=int(page_count))

@@ -1,0 +1,147 @@
+"""Render stage: posts and prompts from Jinja templates. No I/O beyond loading templates.
+
+Templates are looked up in the site's own templates directory first and in the
+package's defaults second, so a site overrides one template without copying all.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import TypedDict
+
+import jinja2
+
+from arxiv_digest.errors import DigestError
+from arxiv_digest.models import Paper, Post
+
+POST_TEMPLATE = "post.md.j2"
+ABS_URL = "https://arxiv.org/abs/{id}"
+PDF_URL = "https://arxiv.org/pdf/{id}"
+
+
+def default_templates_dir() -> Path:
+    """The package's default templates: shipped in the wheel, or the checkout's templates/."""
+    packaged = Path(__file__).parent / "default_templates"
+    return packaged if packaged.is_dir() else Path(__file__).parents[2] / "templates"
+
+
+def template_environment(site_templates_dir: Path) -> jinja2.Environment:
+    loader = jinja2.ChoiceLoader(
+        [
+            jinja2.FileSystemLoader(site_templates_dir),
+            jinja2.FileSystemLoader(default_templates_dir()),
+        ]
+    )
+    # Markdown is not HTML: no autoescaping. StrictUndefined: a misspelt name fails the build.
+    return jinja2.Environment(
+        loader=loader,
+        autoescape=False,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+class EntryContext(TypedDict):
+    title: str
+    authors: list[str]
+    categories: list[str]
+    abs_url: str
+    pdf_url: str
+    body: str
+    """The translation, or the original abstract where there is none."""
+    analysis: str | None
+
+
+class PostContext(TypedDict):
+    date: str
+    categories: list[str]
+    timezone: str
+    zone_abbreviation: str
+    anchor: str
+    window_start: str
+    window_end: str
+    fetched_count: int
+    shown_count: int
+    entries: list[EntryContext]
+
+
+def post_context(post: Post, categories: list[str], timezone: str) -> PostContext:
+    start, end = post.window.start, post.window.end
+    return PostContext(
+        date=post.window.day.isoformat(),
+        categories=categories,
+        timezone=timezone,
+        zone_abbreviation=end.strftime("%Z"),
+        anchor=end.strftime("%H:%M"),
+        window_start=start.strftime("%Y-%m-%d %H:%M"),
+        window_end=end.strftime("%Y-%m-%d %H:%M"),
+        fetched_count=post.fetched_count,
+        shown_count=len(post.entries),
+        entries=[
+            EntryContext(
+                title=entry.paper.title,
+                authors=list(entry.paper.authors),
+                categories=list(entry.paper.categories),
+                abs_url=ABS_URL.format(id=entry.paper.arxiv_id),
+                pdf_url=PDF_URL.format(id=entry.paper.arxiv_id),
+                body=entry.enrichment.translation or entry.paper.abstract,
+                analysis=entry.enrichment.analysis,
+            )
+            for entry in post.entries
+        ],
+    )
+
+
+def render_post(environment: jinja2.Environment, context: PostContext) -> str:
+    return _render(environment, POST_TEMPLATE, dict(context))
+
+
+class Prompt(TypedDict):
+    system: str
+    user: str
+
+
+def render_prompt(
+    environment: jinja2.Environment, task: str, paper: Paper, text: str | None = None
+) -> Prompt:
+    """The two messages of a model request for `task`, from ``prompts/{task}.md.j2``."""
+    name = f"prompts/{task}.md.j2"
+    template = _template(environment, name)
+    missing = [block for block in ("system", "user") if block not in template.blocks]
+    if missing:
+        raise DigestError(f"template {name}: add the missing {{% block {missing[0]} %}}")
+    values = {"paper": paper, "text": text}
+    try:
+        parts = {
+            block: "".join(template.blocks[block](template.new_context(values))).strip()
+            for block in ("system", "user")
+        }
+    except jinja2.TemplateError as error:
+        raise DigestError(f"template {name}: {error}") from None
+    return Prompt(system=parts["system"], user=parts["user"])
+
+
+def prompt_sha256(prompt: Prompt, model: str) -> str:
+    payload = json.dumps([model, prompt["system"], prompt["user"]], ensure_ascii=False)
+    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
+
+
+def _template(environment: jinja2.Environment, name: str) -> jinja2.Template:
+    try:
+        return environment.get_template(name)
+    except jinja2.TemplateNotFound:
+        raise DigestError(f"template {name} not found in the site's or the package's templates") from None
+    except jinja2.TemplateSyntaxError as error:
+        raise DigestError(f"template {error.filename or name}:{error.lineno}: {error.message}") from None
+
+
+def _render(environment: jinja2.Environment, name: str, values: dict[str, object]) -> str:
+    template = _template(environment, name)
+    try:
+        return template.render(values)
+    except jinja2.TemplateError as error:
+        raise DigestError(f"template {name}: {error}") from None

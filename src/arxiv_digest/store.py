@@ -1,0 +1,117 @@
+"""The cache: a small SQLite store of accepted model answers and extracted PDF text.
+
+Answers are keyed by arXiv id with version, task, model and a hash of the
+rendered prompt, so any change to what the model would be asked misses the
+cache, and a rerun with the same inputs asks nothing. Each answer is committed
+as soon as it is accepted, so an interrupted run resumes where it stopped.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+
+from arxiv_digest.errors import DigestError
+
+# Numbered migrations: the store's user_version is the number applied last.
+_MIGRATIONS = (
+    """
+    CREATE TABLE answers (
+        arxiv_id TEXT NOT NULL,
+        task TEXT NOT NULL,
+        model TEXT NOT NULL,
+        prompt_sha256 TEXT NOT NULL,
+        answer TEXT NOT NULL,
+        tokens_in INTEGER NOT NULL,
+        tokens_out INTEGER NOT NULL,
+        PRIMARY KEY (arxiv_id, task, model, prompt_sha256)
+    );
+    CREATE TABLE texts (
+        arxiv_id TEXT NOT NULL,
+        extractor TEXT NOT NULL,
+        text TEXT NOT NULL,
+        page_count INTEGER NOT NULL,
+        PRIMARY KEY (arxiv_id, extractor)
+    );
+    """,
+)
+
+
+@dataclass(frozen=True)
+class AnswerKey:
+    arxiv_id: str
+    task: str
+    model: str
+    prompt_sha256: str
+
+
+@dataclass(frozen=True)
+class StoredText:
+    text: str
+    page_count: int
+
+
+class Store:
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        self._db = connection
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Two builds of one site at once wait for each other's writes instead of failing.
+            connection = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            _migrate(connection)
+        except sqlite3.Error as error:
+            raise DigestError(
+                f"cache {path}: {error}; check cache.path, or delete the file to start afresh"
+            ) from None
+        return cls(connection)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def answer(self, key: AnswerKey) -> str | None:
+        row = self._db.execute(
+            "SELECT answer FROM answers"
+            " WHERE arxiv_id = ? AND task = ? AND model = ? AND prompt_sha256 = ?",
+            (key.arxiv_id, key.task, key.model, key.prompt_sha256),
+        ).fetchone()
+        return None if row is None else str(row[0])
+
+    def save_answer(self, key: AnswerKey, answer: str, tokens_in: int, tokens_out: int) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (key.arxiv_id, key.task, key.model, key.prompt_sha256, answer, tokens_in, tokens_out),
+        )
+
+    def text(self, arxiv_id: str, extractor: str) -> StoredText | None:
+        row = self._db.execute(
+            "SELECT text, page_count FROM texts WHERE arxiv_id = ? AND extractor = ?",
+            (arxiv_id, extractor),
+        ).fetchone()
+        return None if row is None else StoredText(text=row[0], page_count=row[1])
+
+    def save_text(self, arxiv_id: str, extractor: str, stored: StoredText) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO texts VALUES (?, ?, ?, ?)",
+            (arxiv_id, extractor, stored.text, stored.page_count),
+        )
+
+
+def _migrate(connection: sqlite3.Connection) -> None:
+    connection.execute("BEGIN IMMEDIATE")
+    try:
+        applied = connection.execute("PRAGMA user_version").fetchone()[0]
+        for number, script in enumerate(_MIGRATIONS[applied:], start=applied + 1):
+            for statement in script.split(";"):
+                if statement.strip():
+                    connection.execute(statement)
+            connection.execute(f"PRAGMA user_version = {number}")
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise

@@ -1,0 +1,32 @@
+"""Which submissions belong to which day's post."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from arxiv_digest.models import Window
+
+
+def anchor_moment(day: date, anchor: time, zone: ZoneInfo) -> datetime:
+    """The anchor time on `day` in `zone`, as an aware datetime.
+
+    A wall time that a DST change skips or repeats resolves the way zoneinfo
+    does with fold=0; because every window's end is computed exactly like the
+    next window's start, consecutive windows never overlap and never leave a gap.
+    """
+    return datetime.combine(day, anchor, tzinfo=zone)
+
+
+def window_for(day: date, anchor: time, zone: ZoneInfo) -> Window:
+    """The window [day-1 anchor, day anchor) of the post dated `day`."""
+    return Window(
+        day=day,
+        start=anchor_moment(day - timedelta(days=1), anchor, zone),
+        end=anchor_moment(day, anchor, zone),
+    )
+
+
+def api_timestamp(moment: datetime) -> str:
+    """The arXiv API's submittedDate format: GMT, to the minute (YYYYMMDDHHMM)."""
+    return moment.astimezone(UTC).strftime("%Y%m%d%H%M")

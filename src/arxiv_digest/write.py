@@ -1,0 +1,45 @@
+"""Write stage: files appear whole or not at all."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+from arxiv_digest.errors import WriteError
+
+
+def write_atomically(path: Path, content: str) -> bool:
+    """Write `content` to `path` through a temporary file and a rename.
+
+    Returns False, and leaves the file (and its modification time) alone, when
+    it already holds exactly `content`.
+    """
+    data = content.encode("utf-8")
+    try:
+        if path.read_bytes() == data:
+            return False
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        raise WriteError(f"{path}: cannot be read ({error.strerror})") from None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    except OSError as error:
+        raise WriteError(
+            f"{path.parent}: cannot write there ({error.strerror}); check output.posts_dir"
+        ) from None
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException as error:
+        Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise WriteError(f"{path}: cannot be written ({error.strerror})") from None
+        raise
+    return True
