@@ -64,7 +64,8 @@ class StandIn:
             def _serve(self, body: bytes) -> None:
                 with stand_in._lock:
                     stand_in.requests.append((self.command, self.path, body))
-                reply = stand_in.handle(self.command, self.path, body, dict(self.headers))
+                headers = {name.lower(): value for name, value in self.headers.items()}
+                reply = stand_in.handle(self.command, self.path, body, headers)
                 if reply.delay_seconds:
                     time.sleep(reply.delay_seconds)
                 try:
@@ -298,7 +299,7 @@ _ARXIV_ID = re.compile(r"arXiv ID：(\S+)")
 
 def prompt_task(user_message: str) -> str:
     """Which task a request of our default prompts is for."""
-    return "analysis" if "任务：详细解读" in user_message else "translation"
+    return "analysis" if "Task: analysis" in user_message else "translation"
 
 
 def prompt_arxiv_id(user_message: str) -> str:
@@ -346,7 +347,7 @@ class ModelStandIn(StandIn):
         user = next(m["content"] for m in request["messages"] if m["role"] == "user")
         key = (prompt_arxiv_id(user), prompt_task(user))
         with self._lock:
-            self.authorizations.add(headers.get("Authorization", ""))
+            self.authorizations.add(headers.get("authorization", ""))
             self.calls.append(key)
             if self.max_concurrent is not None and self.in_flight >= self.max_concurrent:
                 self.rejected += 1

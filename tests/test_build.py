@@ -1,0 +1,234 @@
+"""`digest build` end to end: the installed command against the local stand-ins."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from datetime import timedelta
+from pathlib import Path
+
+from tests import corpus
+from tests.conftest import API_KEY, Site
+from tests.standins import FeedPaper, Reply, error_reply
+
+GOLDEN = Path(__file__).parent / "golden"
+
+
+def shown_ids(post: str) -> list[str]:
+    return [line.split("/abs/")[1].split("]")[0] for line in post.splitlines() if "**arXiv**" in line]
+
+
+def test_post_matches_golden_file(site: Site) -> None:
+    run = site.digest("build", "--date", corpus.DAY)
+
+    assert run.status == 0, run.stderr
+    expected = GOLDEN / f"{corpus.DAY}-arxiv.md"
+    if os.environ.get("DIGEST_REGENERATE_GOLDEN"):
+        expected.write_bytes(site.post().read_bytes())
+    assert site.post().read_bytes() == expected.read_bytes()
+    assert run.stdout.strip() == str(site.post())
+
+
+def test_window_is_half_open_at_the_anchor(site: Site) -> None:
+    site.digest("build", "--date", corpus.DAY)
+
+    post = site.post().read_text(encoding="utf-8")
+    # 00:49:59Z and 00:50:00Z (the opening anchor) are in; 00:50:00Z next day and 00:49Z are not.
+    assert shown_ids(post) == ["2602.20005v1", "2602.20004v2", "2602.20003v1", "2602.20001v1"]
+    query = site.arxiv.queries[0]["search_query"]
+    assert query == "(cat:cs.SD OR cat:eess.AS) AND submittedDate:[202602120050 TO 202602130050]"
+
+
+def test_paper_at_the_anchor_opens_the_next_days_post(site: Site) -> None:
+    run = site.digest("build", "--date", "2026-02-14")
+
+    assert run.status == 0, run.stderr
+    assert shown_ids(site.post("2026-02-14").read_text(encoding="utf-8")) == ["2602.20002v1"]
+
+
+def test_rerun_asks_nothing_and_writes_the_same_bytes(site: Site) -> None:
+    site.digest("build", "--date", corpus.DAY)
+    first = site.post().read_bytes()
+    calls, downloads = len(site.model.calls), site.pdfs.downloads
+
+    run = site.digest("build", "--date", corpus.DAY)
+
+    assert run.status == 0, run.stderr
+    assert len(site.model.calls) == calls
+    assert site.pdfs.downloads == downloads
+    assert site.post().read_bytes() == first
+    assert "0 requests, 8 cache hits" in run.stderr
+    assert "(unchanged)" in run.stderr
+
+
+def busy_day(count: int) -> list[FeedPaper]:
+    """`count` papers spread over the window of corpus.DAY, one a minute."""
+    closing = corpus.at("2026-02-13T00:50:00")
+    return [
+        FeedPaper(
+            arxiv_id=f"2602.3{number:04d}v1",
+            title=f"Busy Day Paper {number}",
+            authors=["Author One", "Author Two"],
+            categories=["cs.SD"] if number % 2 else ["eess.AS", "cs.SD"],
+            abstract=f"Abstract {number}.",
+            published=closing - timedelta(minutes=number + 1),
+        )
+        for number in range(count)
+    ]
+
+
+def test_busy_day_pages_through_everything_and_caps_the_post(site: Site) -> None:
+    papers = busy_day(45)
+    site.arxiv.papers = papers
+    site.pdfs.pdfs = {paper.arxiv_id: corpus.paper_pdf(paper) for paper in papers}
+    site.model.answerer = lambda arxiv_id, task, request: (
+        corpus.analysis_for(arxiv_id) if task == "analysis" else f"译文 {arxiv_id}"
+    )
+    site.write_config(arxiv={"page_size": 10})
+
+    run = site.digest("build", "--date", corpus.DAY)
+
+    assert run.status == 0, run.stderr
+    assert [query["start"] for query in site.arxiv.queries] == ["0", "10", "20", "30", "40"]
+    post = site.post().read_text(encoding="utf-8")
+    assert "- 抓取总数：45 篇 | 本页显示：20 篇（去重/过滤后）" in post
+    newest = [paper.arxiv_id for paper in papers[:20]]
+    assert shown_ids(post) == newest
+    # No model request for a paper that is not shown.
+    assert sorted(site.model.calls) == sorted(
+        (arxiv_id, task) for arxiv_id in newest for task in ("translation", "analysis")
+    )
+
+
+def test_max_papers_and_include_keywords(site: Site) -> None:
+    site.write_config(filter={"max_papers": 1, "include_keywords": ["CODEC", "meetings"]})
+
+    site.digest("build", "--date", corpus.DAY)
+
+    post = site.post().read_text(encoding="utf-8")
+    assert shown_ids(post) == ["2602.20004v2"]
+    assert "- 抓取总数：4 篇 | 本页显示：1 篇" in post
+
+
+def test_exclude_keywords_match_title_and_abstract_in_any_case(site: Site) -> None:
+    site.write_config(filter={"exclude_keywords": ["mamba", "PROSODY"]})
+
+    site.digest("build", "--date", corpus.DAY)
+
+    assert shown_ids(site.post().read_text(encoding="utf-8")) == ["2602.20004v2", "2602.20001v1"]
+
+
+def test_primary_only_keeps_papers_whose_primary_category_is_configured(site: Site) -> None:
+    site.write_config(filter={"primary_only": True})
+
+    site.digest("build", "--date", corpus.DAY)
+
+    # 2602.20001v1 is cross-listed to cs.SD from cs.CL.
+    assert shown_ids(site.post().read_text(encoding="utf-8")) == [
+        "2602.20005v1", "2602.20004v2", "2602.20003v1",
+    ]  # fmt: skip
+
+
+def test_missing_pdf_costs_only_the_analysis_and_a_rerun_fills_the_gap(site: Site) -> None:
+    pdf = site.pdfs.pdfs.pop("2602.20004v2")
+
+    run = site.digest("build", "--date", corpus.DAY)
+
+    assert run.status == 3
+    assert "missing 2602.20004v2 analysis: PDF download failed: HTTP 404" in run.stderr
+    post = site.post().read_text(encoding="utf-8")
+    block = post.split("## Sparse Codebooks")[1].split("\n---\n")[0]
+    assert corpus.TRANSLATIONS["2602.20004v2"] in block
+    assert "<details>" not in block
+    assert post.count("<details>") == 3
+
+    site.pdfs.pdfs["2602.20004v2"] = pdf
+    calls = len(site.model.calls)
+    rerun = site.digest("build", "--date", corpus.DAY)
+
+    assert rerun.status == 0, rerun.stderr
+    assert site.model.calls[calls:] == [("2602.20004v2", "analysis")]
+    assert site.post().read_bytes() == (GOLDEN / f"{corpus.DAY}-arxiv.md").read_bytes()
+
+
+def test_invalid_analysis_is_asked_again(site: Site) -> None:
+    site.model.faults[("2602.20003v1", "analysis")] = [
+        _answer("1) 只有第一部分。"),
+        _answer(""),
+    ]
+
+    run = site.digest("build", "--date", corpus.DAY)
+
+    assert run.status == 0, run.stderr
+    assert site.model.calls.count(("2602.20003v1", "analysis")) == 3
+    assert "attempt 1 failed: the analysis lacks part 2)" in run.stderr
+    assert "attempt 2 failed: empty answer" in run.stderr
+    assert site.post().read_bytes() == (GOLDEN / f"{corpus.DAY}-arxiv.md").read_bytes()
+
+
+def test_failed_translation_keeps_the_paper_with_its_abstract(site: Site) -> None:
+    site.write_config(llm={"max_attempts": 2})
+    site.model.faults[("2602.20003v1", "translation")] = [error_reply(500), error_reply(500)] * 2
+
+    run = site.digest("build", "--date", corpus.DAY)
+
+    assert run.status == 3
+    assert "missing 2602.20003v1 translation: HTTP 500 after 2 attempts" in run.stderr
+    block = site.post().read_text(encoding="utf-8").split("## Listening in Rooms")[1]
+    block = block.split("\n---\n")[0]
+    assert "A Mamba encoder estimates T60 from single-channel speech without a reference." in block
+    assert "500" not in block
+    assert "<details>" in block
+
+
+def test_rate_limited_requests_are_retried_by_the_sdk(site: Site) -> None:
+    site.model.faults[("2602.20005v1", "translation")] = [
+        error_reply(429, "slow down", retry_after="0.1"),
+        error_reply(503),
+    ]
+    site.write_config(llm={"max_retries": 2})
+
+    run = site.digest("build", "--date", corpus.DAY)
+
+    assert run.status == 0, run.stderr
+    assert site.model.calls.count(("2602.20005v1", "translation")) == 3
+
+
+def test_empty_window_writes_nothing(site: Site) -> None:
+    run = site.digest("build", "--date", "2026-01-01")
+
+    assert run.status == 0, run.stderr
+    assert "no papers in the window; nothing written" in run.stderr
+    assert not (site.root / "_posts").exists()
+    assert site.model.calls == []
+    # An empty first page is asked again before it is believed.
+    assert len(site.arxiv.queries) == 2
+
+
+def test_api_key_is_sent_but_never_stored_or_printed(site: Site) -> None:
+    site.model.faults[("2602.20005v1", "translation")] = [error_reply(400, f"bad key {API_KEY}")]
+    site.write_config(llm={"max_attempts": 1})
+
+    run = site.digest("build", "--date", corpus.DAY, "--debug")
+
+    assert site.model.authorizations == {f"Bearer {API_KEY}"}
+    assert API_KEY not in run.stdout + run.stderr
+    for path in site.root.rglob("*"):
+        if path.is_file():
+            assert API_KEY.encode() not in path.read_bytes(), path
+
+
+def test_cache_lives_where_configured(site: Site, tmp_path: Path) -> None:
+    site.write_config(cache={"path": "state/answers.sqlite3"})
+
+    site.digest("build", "--date", corpus.DAY)
+
+    with sqlite3.connect(site.root / "state" / "answers.sqlite3") as db:
+        tasks = db.execute("SELECT task, count(*) FROM answers GROUP BY task ORDER BY task")
+        assert tasks.fetchall() == [("analysis", 4), ("translation", 4)]
+
+
+def _answer(text: str) -> Reply:
+    from tests.standins import completion_reply
+
+    return completion_reply("standin-model", text)
