@@ -113,7 +113,9 @@ def model_answers() -> dict[tuple[str, str], str]:
 def paper_pdf(paper: FeedPaper, body_lines: int = 40) -> bytes:
     lines = [" ".join(paper.title.split()), *paper.authors, "Abstract"]
     lines += [f"Method section line {n} of {paper.arxiv_id}." for n in range(body_lines)]
-    return make_pdf([lines, ["Results: our method wins.", "References", "[1] A. Author, Old work."]])
+    return make_pdf(
+        [lines, ["Results: our method wins.", "References", "[1] A. Author, Old work."]]
+    )
 
 
 def pdfs() -> dict[str, bytes]:

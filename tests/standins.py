@@ -168,7 +168,9 @@ class ArxivStandIn(StandIn):
                 reverse=params.get("sortOrder") == "descending",
             )
         page = found[start : start + per_page]
-        return Reply(200, atom_feed(page, len(found), start, per_page, query), "application/atom+xml")
+        return Reply(
+            200, atom_feed(page, len(found), start, per_page, query), "application/atom+xml"
+        )
 
     def search(self, query: str) -> list[FeedPaper]:
         wanted = set(_CATEGORY.findall(query))
@@ -188,7 +190,9 @@ class ArxivStandIn(StandIn):
 def atom_feed(papers: list[FeedPaper], total: int, start: int, per_page: int, query: str) -> bytes:
     """A page of results in the arXiv API's Atom format."""
     entries = "".join(_atom_entry(paper) for paper in papers)
-    title = escape(f"arXiv Query: search_query={query}&id_list=&start={start}&max_results={per_page}")
+    title = escape(
+        f"arXiv Query: search_query={query}&id_list=&start={start}&max_results={per_page}"
+    )
     return (
         "<?xml version='1.0' encoding='UTF-8'?>\n"
         '<feed xmlns:opensearch="http://a9.com/-/spec/opensearch/1.1/"'
@@ -210,7 +214,8 @@ def _atom_entry(paper: FeedPaper) -> str:
         for c in paper.categories
     )
     authors = "".join(
-        f"    <author>\n      <name>{escape(name)}</name>\n    </author>\n" for name in paper.authors
+        f"    <author>\n      <name>{escape(name)}</name>\n    </author>\n"
+        for name in paper.authors
     )
     return (
         "  <entry>\n"

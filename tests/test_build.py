@@ -15,7 +15,9 @@ GOLDEN = Path(__file__).parent / "golden"
 
 
 def shown_ids(post: str) -> list[str]:
-    return [line.split("/abs/")[1].split("]")[0] for line in post.splitlines() if "**arXiv**" in line]
+    return [
+        line.split("/abs/")[1].split("]")[0] for line in post.splitlines() if "**arXiv**" in line
+    ]
 
 
 def test_post_matches_golden_file(site: Site) -> None:

@@ -10,7 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from arxiv_digest.config import Config
-from arxiv_digest.enrich import EnrichStats, Enricher, Gap, Progress
+from arxiv_digest.enrich import Enricher, EnrichStats, Gap, Progress
 from arxiv_digest.fetch import ArxivSource
 from arxiv_digest.llm import ChatModel, OpenAIChatModel
 from arxiv_digest.models import Post, PostEntry, Window
@@ -146,7 +146,9 @@ def build_site(
         pdfs = HttpPdfSource(config.arxiv.pdf_url, config.pdf)
         store = Store.open(config.cache.path)
         try:
-            services = Services(source=ArxivSource(config.arxiv), model=model, pdfs=pdfs, store=store)
+            services = Services(
+                source=ArxivSource(config.arxiv), model=model, pdfs=pdfs, store=store
+            )
             return await build(days, config, services, progress)
         finally:
             await model.close()

@@ -6,6 +6,7 @@ import functools
 import logging
 import os
 import sys
+import traceback
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -56,7 +57,7 @@ def _reports_errors(command: F) -> F:
             return command(*args, **kwargs)
         except DigestError as error:
             if debug:
-                raise
+                _say(traceback.format_exc())
             _say(f"Error: {error}")
             sys.exit(error.exit_status)
         except KeyboardInterrupt:

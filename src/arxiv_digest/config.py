@@ -57,7 +57,9 @@ class ArxivSettings(_Section):
     @classmethod
     def _pdf_url_has_id(cls, url: str) -> str:
         if "{id}" not in url or not url.startswith(("http://", "https://")):
-            raise ValueError("must be an http(s) URL containing {id}, e.g. https://arxiv.org/pdf/{id}")
+            raise ValueError(
+                "must be an http(s) URL containing {id}, e.g. https://arxiv.org/pdf/{id}"
+            )
         return url
 
 
@@ -160,7 +162,9 @@ def load_config(path: Path) -> Config:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ConfigError(str(path), ["the top level must be a mapping of sections (arxiv:, llm:, ...)"])
+        raise ConfigError(
+            str(path), ["the top level must be a mapping of sections (arxiv:, llm:, ...)"]
+        )
     try:
         config = Config.model_validate(raw)
     except ValidationError as error:

@@ -107,7 +107,9 @@ class Enricher:
         return stored
 
     async def _answer(self, paper: Paper, task: str, prompt: Prompt) -> str | None:
-        key = AnswerKey(paper.arxiv_id, task, self.model.name, prompt_sha256(prompt, self.model.name))
+        key = AnswerKey(
+            paper.arxiv_id, task, self.model.name, prompt_sha256(prompt, self.model.name)
+        )
         cached = self.store.answer(key)
         if cached is not None:
             self.stats.cache_hits += 1

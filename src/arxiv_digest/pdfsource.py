@@ -44,7 +44,8 @@ class HttpPdfSource:
                     size += len(chunk)
                     if size > self._max_bytes:
                         raise PdfError(
-                            arxiv_id, f"PDF larger than {self._max_bytes // 2**20} MB (pdf.max_megabytes)"
+                            arxiv_id,
+                            f"PDF larger than {self._max_bytes // 2**20} MB (pdf.max_megabytes)",
                         )
                     chunks.append(chunk)
         except httpx2.TimeoutException:

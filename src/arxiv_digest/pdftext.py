@@ -33,7 +33,9 @@ _REFERENCES_HEADING = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 # Papers whose reference list has no heading (REVTeX) start it with "1 A. Name" or "[1] A. Name".
-_FIRST_REFERENCE = re.compile(r"^[ \t]*(?:\[1\]|1)[ \t]+\S.*\n(?:.*\n){0,4}?[ \t]*(?:\[2\]|2)[ \t]+\S", re.MULTILINE)
+_FIRST_REFERENCE = re.compile(
+    r"^[ \t]*(?:\[1\]|1)[ \t]+\S.*\n(?:.*\n){0,4}?[ \t]*(?:\[2\]|2)[ \t]+\S", re.MULTILINE
+)
 _ACKNOWLEDGMENT_HEADING = re.compile(
     r"^[ \t]*(?:[0-9]+\.?[ \t]*)?acknowledge?ments?[ \t]*$", re.IGNORECASE | re.MULTILINE
 )

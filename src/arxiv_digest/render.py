@@ -34,10 +34,13 @@ def template_environment(site_templates_dir: Path) -> jinja2.Environment:
             jinja2.FileSystemLoader(default_templates_dir()),
         ]
     )
-    # Markdown is not HTML: no autoescaping. StrictUndefined: a misspelt name fails the build.
+    # Autoescape HTML templates only: Markdown is not HTML.
+    # StrictUndefined: a misspelt name fails the build instead of printing nothing.
     return jinja2.Environment(
         loader=loader,
-        autoescape=False,
+        autoescape=jinja2.select_autoescape(
+            enabled_extensions=("html", "html.j2", "xml", "xml.j2"), default=False
+        ),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
         trim_blocks=True,
@@ -134,9 +137,13 @@ def _template(environment: jinja2.Environment, name: str) -> jinja2.Template:
     try:
         return environment.get_template(name)
     except jinja2.TemplateNotFound:
-        raise DigestError(f"template {name} not found in the site's or the package's templates") from None
+        raise DigestError(
+            f"template {name} not found in the site's or the package's templates"
+        ) from None
     except jinja2.TemplateSyntaxError as error:
-        raise DigestError(f"template {error.filename or name}:{error.lineno}: {error.message}") from None
+        raise DigestError(
+            f"template {error.filename or name}:{error.lineno}: {error.message}"
+        ) from None
 
 
 def _render(environment: jinja2.Environment, name: str, values: dict[str, object]) -> str:

@@ -25,7 +25,9 @@ def write_atomically(path: Path, content: str) -> bool:
         raise WriteError(f"{path}: cannot be read ({error.strerror})") from None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        handle, temporary = tempfile.mkstemp(
+            dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"
+        )
     except OSError as error:
         raise WriteError(
             f"{path.parent}: cannot write there ({error.strerror}); check output.posts_dir"
@@ -35,8 +37,8 @@ def write_atomically(path: Path, content: str) -> bool:
             stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
+        Path(temporary).chmod(0o644)
+        Path(temporary).replace(path)
     except BaseException as error:
         Path(temporary).unlink(missing_ok=True)
         if isinstance(error, OSError):

@@ -1,0 +1,53 @@
+"""The README documents every command, option, setting and exit status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+import pytest
+from pydantic import BaseModel
+
+from arxiv_digest import errors
+from arxiv_digest.cli import main
+from arxiv_digest.config import Config
+
+README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+
+
+def setting_keys(model: type[BaseModel], prefix: str = "") -> list[str]:
+    keys = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            keys += setting_keys(annotation, f"{prefix}{name}.")
+        else:
+            keys.append(f"{prefix}{name}")
+    return keys
+
+
+@pytest.mark.parametrize("key", setting_keys(Config))
+def test_every_setting_is_in_the_configuration_reference(key: str) -> None:
+    assert f"| `{key}` |" in README
+
+
+@pytest.mark.parametrize("name", sorted(main.commands))
+def test_every_command_and_option_is_documented(name: str) -> None:
+    command = main.commands[name]
+    assert f"`digest {name}" in README
+    for parameter in command.params:
+        if isinstance(parameter, click.Option) and parameter.name != "help":
+            assert any(flag in README for flag in parameter.opts), parameter.opts
+
+
+@pytest.mark.parametrize(
+    "status", [errors.EXIT_OK, errors.EXIT_FAILURE, errors.EXIT_BAD_INPUT, errors.EXIT_INCOMPLETE]
+)
+def test_every_exit_status_is_documented(status: int) -> None:
+    assert f"\n| {status} | " in README
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (Path(__file__).parents[1] / ".ci" / "run").read_text(encoding="utf-8")
+    command = next(line.strip() for line in README.splitlines() if "'.[test]'" in line)
+    assert command in ci
