@@ -63,7 +63,13 @@ class Site:
         return path
 
     def digest(self, *args: str, env: dict[str, str] | None = None, timeout: float = 120) -> Run:
-        """Run the installed `digest` command in the site directory."""
+        """Run the installed `digest` command in the site directory, to its end."""
+        process = self.start_digest(*args, env=env)
+        stdout, stderr = process.communicate(timeout=timeout)
+        return Run(process.returncode, stdout, stderr)
+
+    def start_digest(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+        """Start the installed `digest` command in the site directory."""
         environment = {
             key: value
             for key, value in os.environ.items()
@@ -72,16 +78,14 @@ class Site:
         environment["OPENAI_API_KEY"] = API_KEY
         environment["NO_PROXY"] = "127.0.0.1,localhost"
         environment.update(env or {})
-        completed = subprocess.run(
+        return subprocess.Popen(
             [str(DIGEST), *args],
             cwd=self.root,
             env=environment,
-            capture_output=True,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
-            timeout=timeout,
-            check=False,
         )
-        return Run(completed.returncode, completed.stdout, completed.stderr)
 
     def post(self, day: str = corpus.DAY) -> Path:
         return self.root / "_posts" / f"{day}-arxiv.md"

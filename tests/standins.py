@@ -139,15 +139,16 @@ _CATEGORY = re.compile(r"cat:([\w.-]+)")
 class ArxivStandIn(StandIn):
     """The arXiv API's query endpoint over a list of papers.
 
-    `visible_from` makes a paper appear only from a given moment of the
-    stand-in's clock on (late announcements); `faults` is a list of replies
-    served, one per request, before normal answers resume.
+    `faults` is a list of replies served, one per request, before normal
+    answers resume; `faults_at_start[n]` likewise, for requests of the page
+    that starts at result n.
     """
 
     def __init__(self, papers: list[FeedPaper] | None = None) -> None:
         super().__init__()
         self.papers = list(papers or [])
         self.faults: list[Reply] = []
+        self.faults_at_start: dict[int, list[Reply]] = {}
         self.queries: list[dict[str, str]] = []
 
     def handle(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
@@ -156,10 +157,12 @@ class ArxivStandIn(StandIn):
             return Reply(404, b"not found", "text/plain")
         params = {key: values[0] for key, values in parse_qs(url.query).items()}
         self.queries.append(params)
+        start = int(params.get("start", 0))
         if self.faults:
             return self.faults.pop(0)
+        if self.faults_at_start.get(start):
+            return self.faults_at_start[start].pop(0)
         query = params.get("search_query", "")
-        start = int(params.get("start", 0))
         per_page = int(params.get("max_results", 10))
         found = self.search(query)
         if params.get("sortBy") == "submittedDate":

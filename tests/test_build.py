@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+import signal
 import sqlite3
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -228,6 +230,60 @@ def test_cache_lives_where_configured(site: Site, tmp_path: Path) -> None:
     with sqlite3.connect(site.root / "state" / "answers.sqlite3") as db:
         tasks = db.execute("SELECT task, count(*) FROM answers GROUP BY task ORDER BY task")
         assert tasks.fetchall() == [("analysis", 4), ("translation", 4)]
+
+
+def test_a_killed_run_resumes_from_the_cache(site: Site) -> None:
+    answers = corpus.model_answers()
+
+    def slow_analyses(arxiv_id: str, task: str, request: dict[str, object]) -> str:
+        if task == "analysis":
+            time.sleep(30)
+        return answers[(arxiv_id, task)]
+
+    site.model.answerer = slow_analyses
+    process = site.start_digest("build", "--date", corpus.DAY)
+    cache = site.root / ".digest-cache.sqlite3"
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and _cached_translations(cache) < 4:
+        time.sleep(0.1)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert _cached_translations(cache) == 4
+    assert not site.post().exists()
+
+    site.model.answerer = None
+    calls = len(site.model.calls)
+    rerun = site.digest("build", "--date", corpus.DAY)
+
+    assert rerun.status == 0, rerun.stderr
+    assert sorted(site.model.calls[calls:]) == sorted(
+        (paper.arxiv_id, "analysis") for paper in corpus.PAPERS[:4]
+    )
+    assert site.post().read_bytes() == (GOLDEN / f"{corpus.DAY}-arxiv.md").read_bytes()
+
+
+def test_broken_pdfs_cost_only_their_analysis(site: Site) -> None:
+    site.pdfs.pdfs["2602.20005v1"] = b"<html>Just a moment...</html>"
+    site.pdfs.pdfs["2602.20004v2"] = b"%PDF-1.7\n this is not really a PDF \n%%EOF"
+
+    run = site.digest("build", "--date", corpus.DAY)
+
+    assert run.status == 3
+    assert "missing 2602.20005v1 analysis: the download is not a PDF" in run.stderr
+    assert "missing 2602.20004v2 analysis: the PDF is corrupt or unreadable" in run.stderr
+    assert site.post().read_text(encoding="utf-8").count("<details>") == 2
+
+
+def _cached_translations(cache: Path) -> int:
+    if not cache.exists():
+        return 0
+    try:
+        with sqlite3.connect(cache) as db:
+            return int(
+                db.execute("SELECT count(*) FROM answers WHERE task = 'translation'").fetchone()[0]
+            )
+    except sqlite3.OperationalError:  # the tables are not there yet
+        return 0
 
 
 def _answer(text: str) -> Reply:

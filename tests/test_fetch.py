@@ -98,22 +98,9 @@ def test_server_errors_are_retried_with_backoff(arxiv: ArxivStandIn) -> None:
 
 
 def test_a_failed_page_resumes_where_it_stopped(arxiv: ArxivStandIn) -> None:
-    source = source_for(arxiv, [], page_size=2)
-    arxiv.faults = []
-    original = arxiv.handle
+    arxiv.faults_at_start[2] = [Reply(503, b"busy", "text/plain")]
 
-    def fail_second_page_once(
-        method: str, path: str, body: bytes, headers: dict[str, str]
-    ) -> Reply:
-        if "start=2" in path and not getattr(fail_second_page_once, "done", False):
-            fail_second_page_once.done = True  # type: ignore[attr-defined]
-            arxiv.queries.append({"start": "2", "failed": "yes"})
-            return Reply(503, b"busy", "text/plain")
-        return original(method, path, body, headers)
-
-    arxiv.handle = fail_second_page_once  # type: ignore[method-assign]
-
-    papers = source.fetch_submitted(START, END)
+    papers = source_for(arxiv, [], page_size=2).fetch_submitted(START, END)
 
     assert sorted(paper.arxiv_id for paper in papers) == [
         "2602.20001v1", "2602.20003v1", "2602.20004v2", "2602.20005v1",

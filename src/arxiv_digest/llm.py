@@ -64,14 +64,11 @@ class OpenAIChatModel:
             {"role": "user", "content": prompt["user"]},
         ]
         try:
-            if self._temperature is None:
-                response = await self._client.chat.completions.create(
-                    model=self.name, messages=messages
-                )
-            else:
-                response = await self._client.chat.completions.create(
-                    model=self.name, messages=messages, temperature=self._temperature
-                )
+            response = await self._client.chat.completions.create(
+                model=self.name,
+                messages=messages,
+                temperature=openai.omit if self._temperature is None else self._temperature,
+            )
         except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
             raise ModelError(
                 f"the model endpoint refused the API key (HTTP {error.status_code});"
