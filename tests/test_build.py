@@ -185,7 +185,7 @@ def test_failed_translation_keeps_the_paper_with_its_abstract(site: Site) -> Non
     assert "<details>" in block
 
 
-def test_rate_limited_requests_are_retried_by_the_sdk(site: Site) -> None:
+def test_rate_limits_and_server_errors_are_retried(site: Site) -> None:
     site.model.faults[("2602.20005v1", "translation")] = [
         error_reply(429, "slow down", retry_after="0.1"),
         error_reply(503),

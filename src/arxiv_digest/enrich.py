@@ -18,13 +18,25 @@ import jinja2
 from arxiv_digest import llm, pdfsource, pdftext
 from arxiv_digest.config import Config
 from arxiv_digest.errors import DigestError, PdfError
-from arxiv_digest.llm import ANALYSIS, TRANSLATION, AnswerError, ChatModel
+from arxiv_digest.llm import (
+    ANALYSIS,
+    TRANSLATION,
+    AnswerError,
+    ChatModel,
+    RateLimited,
+    TransientError,
+)
 from arxiv_digest.models import Enrichment, Paper
+from arxiv_digest.pacing import AdaptiveLimit
 from arxiv_digest.pdfsource import PdfSource
 from arxiv_digest.render import Prompt, prompt_sha256, render_prompt
 from arxiv_digest.store import AnswerKey, Store, StoredText
 
 Progress = Callable[[str], None]
+# A 429 says "later", not "failed": retried far more often than other faults, and never
+# waiting longer than this between tries.
+_MAX_THROTTLES = 50
+_MAX_WAIT_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -58,10 +70,9 @@ class Enricher:
     stats: EnrichStats = field(default_factory=EnrichStats)
 
     def __post_init__(self) -> None:
-        self._model_slots = asyncio.Semaphore(self.config.llm.concurrency)
+        self._limit = AdaptiveLimit(self.config.llm.concurrency)
         self._download_slots = asyncio.Semaphore(self.config.pdf.concurrency)
         self._extraction_slots = asyncio.Semaphore(os.cpu_count() or 1)
-        self._in_flight = 0
 
     async def enrich(self, papers: Sequence[Paper]) -> dict[str, Enrichment]:
         """Enrichments by arXiv id. A ModelError (bad key, unknown model) stops everything."""
@@ -133,16 +144,35 @@ class Enricher:
         return None
 
     async def _request(self, prompt: Prompt) -> llm.Completion:
-        async with self._model_slots:
-            self._in_flight += 1
-            self.stats.peak_concurrent_requests = max(
-                self.stats.peak_concurrent_requests, self._in_flight
-            )
-            self.stats.model_requests += 1
-            try:
-                completion = await self.model.complete(prompt)
-            finally:
-                self._in_flight -= 1
+        """One answer, retrying transient faults with backoff and 429s after Retry-After."""
+        failures = 0
+        throttles = 0
+        while True:
+            async with self._limit.slot():
+                self.stats.model_requests += 1
+                try:
+                    completion = await self.model.complete(prompt)
+                except RateLimited as error:
+                    self._limit.throttled()
+                    throttles += 1
+                    if throttles > _MAX_THROTTLES:
+                        raise
+                    wait_seconds = min(
+                        _MAX_WAIT_SECONDS,
+                        error.retry_after_seconds
+                        if error.retry_after_seconds is not None
+                        else 0.5 * 2**throttles,
+                    )
+                except TransientError:
+                    failures += 1
+                    if failures > self.config.llm.max_retries:
+                        raise
+                    wait_seconds = min(_MAX_WAIT_SECONDS, 0.5 * 2**failures)
+                else:
+                    self._limit.succeeded()
+                    break
+            await asyncio.sleep(wait_seconds)
+        self.stats.peak_concurrent_requests = self._limit.peak_in_flight
         self.stats.tokens_in += completion.tokens_in
         self.stats.tokens_out += completion.tokens_out
         return completion

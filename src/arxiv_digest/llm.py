@@ -1,14 +1,16 @@
 """The model: a small interface, its OpenAI-compatible implementation, and answer checks.
 
-Transport faults (429 with Retry-After, 5xx, timeouts, dropped connections) are
-retried by the `openai` SDK itself, `llm.max_retries` times with backoff. What
-comes back is then normalized and checked here; an answer that fails the check
-is asked for again, up to `llm.max_attempts` times in all (see enrich).
+A request either returns a `Completion` or raises: `ModelError` when no retry
+can help (bad key, unknown model), `RateLimited` on HTTP 429, `TransientError`
+on 5xx, timeouts and dropped connections, `AnswerError` when the answer is
+unusable. Retries and pacing are enrich's: it adapts its concurrency to 429s,
+which the SDK's own retries would hide, so the SDK is told not to retry.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -21,6 +23,7 @@ from arxiv_digest.render import Prompt
 TRANSLATION = "translation"
 ANALYSIS = "analysis"
 
+_TRANSIENT_STATUS = {408, 409}
 _WHOLE_FENCE = re.compile(r"^(`{3,}|~{3,})[^\n`]*\n(?P<body>.*?)\n?\1[ \t]*$", re.DOTALL)
 _PART_HEADING = r"^[ \t]*(?:#+[ \t]*)?(?:\*\*)?{number}[)）]"
 
@@ -34,6 +37,18 @@ class Completion:
 
 class AnswerError(Exception):
     """One request for one task did not give a usable answer; the task may be tried again."""
+
+
+class TransientError(AnswerError):
+    """The request failed in a way that a later retry may not (5xx, timeout, connection)."""
+
+
+class RateLimited(TransientError):
+    """HTTP 429: too many requests in flight or per minute."""
+
+    def __init__(self, retry_after_seconds: float | None) -> None:
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__("HTTP 429")
 
 
 class ChatModel(Protocol):
@@ -55,7 +70,7 @@ class OpenAIChatModel:
             api_key=api_key,
             base_url=settings.base_url,
             timeout=settings.timeout_seconds,
-            max_retries=settings.max_retries,
+            max_retries=0,
         )
 
     async def complete(self, prompt: Prompt) -> Completion:
@@ -79,12 +94,16 @@ class OpenAIChatModel:
                 f"the model endpoint does not know model {self.name!r} or its URL is wrong;"
                 " check llm.model and llm.base_url"
             ) from None
+        except openai.RateLimitError as error:
+            raise RateLimited(_retry_after_seconds(error.response.headers)) from None
         except openai.APIStatusError as error:
+            if error.status_code in _TRANSIENT_STATUS or error.status_code >= 500:
+                raise TransientError(f"HTTP {error.status_code}") from None
             raise AnswerError(f"HTTP {error.status_code}") from None
         except openai.APITimeoutError:
-            raise AnswerError("timed out") from None
+            raise TransientError("timed out") from None
         except openai.APIConnectionError:
-            raise AnswerError("connection failed") from None
+            raise TransientError("connection failed") from None
         except openai.APIError as error:
             raise AnswerError(f"malformed response ({type(error).__name__})") from None
         if not response.choices:
@@ -98,6 +117,16 @@ class OpenAIChatModel:
 
     async def close(self) -> None:
         await self._client.close()
+
+
+def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
+    """The server's Retry-After (seconds) or retry-after-ms, when it sent a number."""
+    for name, divisor in (("retry-after-ms", 1000.0), ("retry-after", 1.0)):
+        try:
+            return max(0.0, float(headers.get(name, ""))) / divisor
+        except ValueError:
+            continue
+    return None
 
 
 def normalize(answer: str) -> str:

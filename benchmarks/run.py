@@ -1,0 +1,262 @@
+"""Benchmarks of `digest build`: one command runs them all and writes benchmarks/RESULTS.md.
+
+    pip install -e '.[bench]' && python benchmarks/run.py
+
+Every build is the installed `digest` command against the local stand-ins of
+tests/standins.py (arXiv API, PDF host, a chat-completions server that answers
+after a fixed latency), so the figures measure this tool, not a network.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import platform
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests import corpus  # noqa: E402
+from tests.conftest import SHARED, Site  # noqa: E402
+from tests.standins import (  # noqa: E402
+    ArxivStandIn,
+    FeedPaper,
+    ModelStandIn,
+    PdfHost,
+    make_pdf,
+    running,
+)
+
+from arxiv_digest import pdftext  # noqa: E402
+
+DAY = "2026-02-13"
+CLOSING = datetime(2026, 2, 13, 0, 50, tzinfo=UTC)
+
+
+@dataclass
+class BuildFigures:
+    papers: int
+    concurrency: int
+    latency_seconds: float
+    wall_seconds: float
+    model_requests: int
+    pdf_downloads: int
+    peak_in_flight: int
+    rejected_429: int
+    exit_status: int
+
+    @property
+    def ideal_seconds(self) -> float:
+        return math.ceil(2 * self.papers / self.concurrency) * self.latency_seconds
+
+    @property
+    def ratio(self) -> float:
+        return self.wall_seconds / self.ideal_seconds if self.ideal_seconds else float("nan")
+
+
+def day_of(count: int) -> list[FeedPaper]:
+    return [
+        FeedPaper(
+            arxiv_id=f"2602.4{number:04d}v1",
+            title=f"Benchmark Paper {number}",
+            authors=["Author One", "Author Two"],
+            categories=["cs.SD", "eess.AS"],
+            abstract=f"Abstract of benchmark paper {number}. " * 8,
+            published=CLOSING - timedelta(minutes=3 * number + 1),
+        )
+        for number in range(count)
+    ]
+
+
+def paper_pdf(paper: FeedPaper) -> bytes:
+    pages = [
+        [f"{paper.title}: page {page}, line {line}, method and results text." for line in range(55)]
+        for page in range(8)
+    ]
+    return make_pdf(pages)
+
+
+class Bench:
+    """A site in a temporary directory, wired to fresh stand-ins."""
+
+    def __init__(self, papers: list[FeedPaper], latency_seconds: float, max_concurrent: int | None):
+        self.directory = tempfile.TemporaryDirectory(prefix="digest-bench-")
+        self.arxiv = ArxivStandIn(papers)
+        self.pdfs = PdfHost({paper.arxiv_id: paper_pdf(paper) for paper in papers})
+        self.model = ModelStandIn(
+            answerer=lambda arxiv_id, task, request: (
+                corpus.analysis_for(arxiv_id) if task == "analysis" else f"译文：{arxiv_id}"
+            ),
+            latency_seconds=latency_seconds,
+            max_concurrent=max_concurrent,
+        )
+        self.site = Site(Path(self.directory.name), self.arxiv, self.pdfs, self.model)
+
+    def build(self, concurrency: int, latency_seconds: float) -> BuildFigures:
+        self.site.write_config(
+            llm={"concurrency": concurrency, "max_retries": 6},
+            filter={"max_papers": len(self.arxiv.papers)},
+        )
+        calls, downloads = len(self.model.calls), self.pdfs.downloads
+        self.model.peak_in_flight = 0
+        self.model.rejected = 0
+        started = time.perf_counter()
+        run = self.site.digest("build", "--date", DAY, timeout=1800)
+        wall = time.perf_counter() - started
+        if run.status != 0:
+            print(run.stderr[-2000:], file=sys.stderr)
+        return BuildFigures(
+            papers=len(self.arxiv.papers),
+            concurrency=concurrency,
+            latency_seconds=latency_seconds,
+            wall_seconds=wall,
+            model_requests=len(self.model.calls) - calls,
+            pdf_downloads=self.pdfs.downloads - downloads,
+            peak_in_flight=self.model.peak_in_flight,
+            rejected_429=self.model.rejected,
+            exit_status=run.status,
+        )
+
+
+def cold_and_warm(
+    papers: int, concurrency: int, latency_seconds: float, max_concurrent: int | None = None
+) -> tuple[BuildFigures, BuildFigures]:
+    bench = Bench(day_of(papers), latency_seconds, max_concurrent)
+    with running(bench.arxiv, bench.pdfs, bench.model):
+        cold = bench.build(concurrency, latency_seconds)
+        warm = bench.build(concurrency, latency_seconds)
+    bench.directory.cleanup()
+    return cold, warm
+
+
+def extraction_seconds_per_page(pdf_bytes: bytes) -> dict[str, float]:
+    """Seconds per page for pypdfium2 and, where installed, pypdf and pdfminer.six (best of 3)."""
+    import io
+
+    def pypdfium2_text() -> int:
+        return pdftext.extract_text(pdf_bytes, max_pages=10_000)[1]
+
+    extractors = {"pypdfium2": pypdfium2_text}
+    try:
+        import pypdf
+
+        def pypdf_text() -> int:
+            reader = pypdf.PdfReader(io.BytesIO(pdf_bytes))
+            for page in reader.pages:
+                page.extract_text()
+            return len(reader.pages)
+
+        extractors["pypdf"] = pypdf_text
+    except ImportError:
+        pass
+    try:
+        from pdfminer.high_level import extract_pages
+
+        def pdfminer_text() -> int:
+            return sum(1 for _ in extract_pages(io.BytesIO(pdf_bytes)))
+
+        extractors["pdfminer.six"] = pdfminer_text
+    except ImportError:
+        pass
+    figures = {}
+    for name, extract in extractors.items():
+        timings = []
+        for _ in range(3):
+            started = time.perf_counter()
+            pages = extract()
+            timings.append((time.perf_counter() - started) / pages)
+        figures[name] = min(timings)
+    return figures
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--latency", type=float, default=2.0, help="model latency L in seconds")
+    parser.add_argument("--quick", action="store_true", help="only N=20, C=8 and the baseline")
+    args = parser.parse_args()
+    latency = args.latency
+    lines: list[str] = []
+    say = lines.append
+
+    say("# Benchmark results\n")
+    say(
+        f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC with `python benchmarks/run.py`"
+        f" on {platform.node() or 'this machine'}: {os.cpu_count()} cores,"
+        f" Python {platform.python_version()}, {platform.platform()}.\n"
+    )
+    say(f"## Cold and warm builds against a model that answers after L = {latency:g} s\n")
+    say(
+        "Ideal = ceil(2N / C) · L, the time the model alone needs; ratio = wall / ideal. Wall time"
+        " includes starting the `digest` process, the arXiv query, PDF downloads and extraction.\n"
+    )
+    say(
+        "| N | C | wall s | ideal s | ratio | peak in flight | requests | warm wall s | warm requests | warm PDF downloads |"
+    )
+    say("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    cases = [(20, 8), (20, 1)] if args.quick else [(20, 8), (20, 1), (20, 4), (20, 16), (60, 8)]
+    for papers, concurrency in cases:
+        cold, warm = cold_and_warm(papers, concurrency, latency)
+        baseline = " (sequential baseline)" if concurrency == 1 else ""
+        say(
+            f"| {papers} | {concurrency}{baseline} | {cold.wall_seconds:.1f} | {cold.ideal_seconds:.0f}"
+            f" | {cold.ratio:.2f} | {cold.peak_in_flight} | {cold.model_requests}"
+            f" | {warm.wall_seconds:.2f} | {warm.model_requests} | {warm.pdf_downloads} |"
+        )
+        print(lines[-1], file=sys.stderr)
+
+    say("\n## Rate limit: the model answers 429 (Retry-After 0.2 s) above 8 requests in flight\n")
+    say("| N | C asked | wall s | ideal at C = 8 | ratio | 429 answers | exit status |")
+    say("| ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    cold, _ = cold_and_warm(20, 16, latency, max_concurrent=8)
+    ideal_at_limit = math.ceil(2 * 20 / 8) * latency
+    say(
+        f"| 20 | 16 | {cold.wall_seconds:.1f} | {ideal_at_limit:.0f}"
+        f" | {cold.wall_seconds / ideal_at_limit:.2f} | {cold.rejected_429} | {cold.exit_status} |"
+    )
+    print(lines[-1], file=sys.stderr)
+
+    pdfs = sorted((SHARED / "fixtures" / "pdf").glob("*.pdf"))
+    say("\n## Input size of the analysis request, on the real PDFs of ../shared/fixtures/pdf\n")
+    say(
+        "Tokens are estimated at 4 characters a token (English text); `llm.max_input_chars`"
+        " (60,000) was not reached by either paper.\n"
+    )
+    say(
+        "| PDF | pages | raw chars | sent chars | saved | ≈ tokens raw | ≈ tokens sent | text kept ends with | text cut starts with |"
+    )
+    say("| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |")
+    for path in pdfs:
+        raw, page_count = pdftext.extract_text(path.read_bytes(), max_pages=10_000)
+        sent = pdftext.model_input(raw, max_chars=60_000)
+        cleaned = pdftext.clean_text(raw)
+        cut = cleaned[len(sent) :].strip()
+        say(
+            f"| {path.name} | {page_count} | {len(raw):,} | {len(sent):,}"
+            f" | {1 - len(sent) / len(raw):.0%} | {len(raw) // 4:,} | {len(sent) // 4:,}"
+            f" | …{_cell(sent[-60:])} | {_cell(cut[:60])}… |"
+        )
+
+    say("\n## PDF text extraction, seconds per page (best of 3)\n")
+    say("| PDF | library | ms per page |")
+    say("| --- | --- | ---: |")
+    for path in pdfs:
+        for name, seconds in extraction_seconds_per_page(path.read_bytes()).items():
+            say(f"| {path.name} | {name} | {seconds * 1000:.1f} |")
+    say("")
+    (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")
+    print("\n".join(lines))
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""The adaptive limit on model requests in flight."""
+
+from __future__ import annotations
+
+import asyncio
+
+from arxiv_digest.pacing import AdaptiveLimit
+
+
+def test_a_burst_of_429s_settles_the_limit_at_what_the_provider_serves() -> None:
+    async def scenario() -> list[int]:
+        limit = AdaptiveLimit(16)
+        served_at_once = 8
+        gate = asyncio.Event()
+
+        async def request() -> None:
+            async with limit.slot():
+                if limit.in_flight > served_at_once:
+                    limit.throttled()
+                    return
+                await gate.wait()
+                limit.succeeded()
+
+        tasks = [asyncio.create_task(request()) for _ in range(16)]
+        await asyncio.sleep(0.01)
+        settled = limit.limit
+        gate.set()
+        await asyncio.gather(*tasks)
+        return [settled, limit.peak_in_flight]
+
+    settled, peak = asyncio.run(scenario())
+
+    # The ninth request is the only one turned away: the rest wait for a slot.
+    assert settled == 8
+    assert peak == 9
+
+
+def test_the_limit_grows_back_after_a_run_of_successes() -> None:
+    async def scenario() -> list[int]:
+        limit = AdaptiveLimit(4)
+        async with limit.slot(), limit.slot(), limit.slot():
+            limit.throttled()  # three in flight, this one rejected: two are served
+        seen = [limit.limit]
+        for _ in range(2 + 3):
+            async with limit.slot():
+                limit.succeeded()
+            seen.append(limit.limit)
+        return seen
+
+    assert asyncio.run(scenario()) == [2, 2, 3, 3, 3, 4]
