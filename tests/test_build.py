@@ -61,7 +61,7 @@ def test_rerun_asks_nothing_and_writes_the_same_bytes(site: Site) -> None:
     assert len(site.model.calls) == calls
     assert site.pdfs.downloads == downloads
     assert site.post().read_bytes() == first
-    assert "0 requests, 8 cache hits" in run.stderr
+    assert "0 requests (at most 0 at once), 8 cache hits" in run.stderr
     assert "(unchanged)" in run.stderr
 
 

@@ -146,7 +146,8 @@ def _summarize(result: BuildResult) -> None:
             _say(f"  missing {gap.arxiv_id} {gap.task}: {gap.reason}")
     stats = result.stats
     _say(
-        f"Model: {stats.model_requests} requests, {stats.cache_hits} cache hits,"
+        f"Model: {stats.model_requests} requests (at most {stats.peak_concurrent_requests}"
+        f" at once), {stats.cache_hits} cache hits,"
         f" {stats.tokens_in} tokens in, {stats.tokens_out} tokens out;"
         f" arXiv: {result.arxiv_requests} requests; PDFs: {stats.pdf_downloads} downloaded;"
         f" {result.elapsed_seconds:.1f} s"
