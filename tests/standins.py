@@ -20,11 +20,13 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 from xml.sax.saxutils import escape, quoteattr
+from zoneinfo import ZoneInfo
 
 # ----------------------------------------------------------------------------- servers
 
@@ -136,8 +138,34 @@ _RANGE = re.compile(r"submittedDate:\[(\d{12}) TO (\d{12})\]")
 _CATEGORY = re.compile(r"cat:([\w.-]+)")
 
 
+EASTERN = ZoneInfo("America/New_York")
+
+
+def announced_at(submitted: datetime, holidays: frozenset[date] = frozenset()) -> datetime:
+    """When arXiv makes a submission visible, by its announcement schedule.
+
+    Submissions are cut off at 14:00 US Eastern on weekdays and announced at
+    20:00 Eastern, Sunday to Thursday: Thursday-afternoon-to-Friday-afternoon
+    submissions go out on Sunday evening, Friday-to-Monday ones on Monday
+    evening. A holiday defers the announcement to the next announcement day.
+    """
+    local = submitted.astimezone(EASTERN)
+    day = local.date()
+    while True:
+        cutoff = datetime.combine(day, time_of_day(14), EASTERN)
+        if cutoff > local and cutoff.weekday() < 5:
+            break
+        day += timedelta(days=1)
+    while day.weekday() in (4, 5) or day in holidays:  # no announcements on Friday, Saturday
+        day += timedelta(days=1)
+    return datetime.combine(day, time_of_day(20), EASTERN)
+
+
 class ArxivStandIn(StandIn):
     """The arXiv API's query endpoint over a list of papers.
+
+    With `now` set, a paper is visible only once `announced_at` it (late
+    announcements), with `holidays` deferring announcements.
 
     `faults` is a list of replies served, one per request, before normal
     answers resume; `faults_at_start[n]` likewise, for requests of the page
@@ -150,6 +178,8 @@ class ArxivStandIn(StandIn):
         self.faults: list[Reply] = []
         self.faults_at_start: dict[int, list[Reply]] = {}
         self.queries: list[dict[str, str]] = []
+        self.now: datetime | None = None
+        self.holidays: frozenset[date] = frozenset()
 
     def handle(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
         url = urlparse(path)
@@ -180,6 +210,8 @@ class ArxivStandIn(StandIn):
         limits = _RANGE.search(query)
         found = []
         for paper in self.papers:
+            if self.now is not None and announced_at(paper.published, self.holidays) > self.now:
+                continue
             if wanted and not wanted.intersection(paper.categories):
                 continue
             if limits:

@@ -3,24 +3,30 @@
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import os
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from arxiv_digest import __version__
-from arxiv_digest.build import BuildResult, build_site
+from arxiv_digest.build import build_site
 from arxiv_digest.config import Config, load_config
 from arxiv_digest.errors import EXIT_INCOMPLETE, BadInputError, DigestError
+from arxiv_digest.report import RunReport
+from arxiv_digest.write import write_atomically
 
 F = TypeVar("F", bound=Callable[..., Any])
 _FIRST_ARXIV_DAY = date(1991, 8, 1)
+# Late announcements: a Thursday-afternoon submission (US Eastern) appears on Sunday evening,
+# three windows later, and holidays defer mailings by a few days more.
+DEFAULT_REFRESH_DAYS = 10
 
 
 class _Redactor:
@@ -91,70 +97,123 @@ def main() -> None:
 @main.command()
 @click.option(
     "--date",
-    "day_text",
+    "dates",
     metavar="YYYY-MM-DD",
-    help="The post's date; its window is [date-1 anchor, date anchor). Default: today.",
+    multiple=True,
+    help="A post's date; its window is [date-1 anchor, date anchor). Repeatable. Default: today.",
+)
+@click.option("--from", "first", metavar="YYYY-MM-DD", help="Build every date from this one...")
+@click.option("--to", "last", metavar="YYYY-MM-DD", help="...to this one (default: today).")
+@click.option(
+    "--refresh",
+    "refresh_days",
+    type=click.IntRange(0, 60),
+    is_flag=False,
+    flag_value=DEFAULT_REFRESH_DAYS,
+    default=None,
+    metavar="[N]",
+    help=f"Also rebuild the N windows before the date, for papers announced late"
+    f" (default N: {DEFAULT_REFRESH_DAYS}).",
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help="Also write the run report as JSON to this file.",
 )
 @_common_options
 @_reports_errors
-def build(day_text: str | None, config_path: Path) -> None:
-    """Fetch, translate, analyse and write the post of one day."""
+def build(
+    dates: tuple[str, ...],
+    first: str | None,
+    last: str | None,
+    refresh_days: int | None,
+    report_path: Path | None,
+    config_path: Path,
+) -> None:
+    """Fetch, translate, analyse and write the posts of one or more days."""
     config = load_config(config_path)
-    day = _parse_day(day_text, config)
+    days = _days(dates, first, last, refresh_days, _today(config))
     api_key = os.environ.get("OPENAI_API_KEY", "").strip()
     if not api_key:
         raise BadInputError(
             "OPENAI_API_KEY is not set; export your model provider's key, e.g."
             " `export OPENAI_API_KEY=sk-...`"
         )
-    result = build_site([day], config, api_key, _say)
-    _summarize(result)
-    if result.incomplete:
+    report = build_site(days, config, api_key, _say)
+    for day in report.days:
+        if day.post_path is not None:
+            click.echo(str(day.post_path))
+    for line in report.to_text(config.llm):
+        _say(line)
+    _publish_report(report, config, report_path)
+    if report.incomplete:
+        _say(
+            "Incomplete: some translations or analyses are missing;"
+            " run the same command again to fill the gaps."
+        )
         sys.exit(EXIT_INCOMPLETE)
 
 
-def _parse_day(text: str | None, config: Config) -> date:
-    today = datetime.now(config.window.zone).date()
-    if text is None:
-        return today
+def _today(config: Config) -> date:
+    """Today in the site's time zone; DIGEST_NOW (ISO 8601) sets the clock, for tests and replays."""
+    now_text = os.environ.get("DIGEST_NOW")
+    if not now_text:
+        return datetime.now(config.window.zone).date()
+    try:
+        now = datetime.fromisoformat(now_text)
+    except ValueError:
+        raise BadInputError(f"DIGEST_NOW {now_text!r} is not an ISO 8601 date and time") from None
+    if now.tzinfo is None:
+        raise BadInputError(f"DIGEST_NOW {now_text!r} needs a UTC offset, e.g. +00:00")
+    return now.astimezone(config.window.zone).date()
+
+
+def _days(
+    dates: tuple[str, ...],
+    first: str | None,
+    last: str | None,
+    refresh_days: int | None,
+    today: date,
+) -> list[date]:
+    chosen = {_parse_day(text, "--date", today) for text in dates}
+    if first is not None or last is not None:
+        if first is None:
+            raise BadInputError("--to needs --from; give the first date of the range")
+        start = _parse_day(first, "--from", today)
+        end = _parse_day(last, "--to", today) if last is not None else today
+        if end < start:
+            raise BadInputError(f"--from {start} is after --to {end}; swap them")
+        chosen.update(start + timedelta(days=n) for n in range((end - start).days + 1))
+    if not chosen:
+        chosen = {today}
+    if refresh_days:
+        chosen.update(
+            day - timedelta(days=n) for day in list(chosen) for n in range(1, refresh_days + 1)
+        )
+    return sorted(day for day in chosen if day >= _FIRST_ARXIV_DAY)
+
+
+def _parse_day(text: str, option: str, today: date) -> date:
     try:
         day = date.fromisoformat(text)
     except ValueError:
         raise BadInputError(
-            f"--date {text!r} is not a date; use YYYY-MM-DD, e.g. {today.isoformat()}"
+            f"{option} {text!r} is not a date; use YYYY-MM-DD, e.g. {today.isoformat()}"
         ) from None
     if day > today:
-        raise BadInputError(
-            f"--date {day} is in the future (today is {today} in {config.window.timezone})"
-        )
+        raise BadInputError(f"{option} {day} is in the future (today is {today})")
     if day < _FIRST_ARXIV_DAY:
-        raise BadInputError(f"--date {day} is before arXiv existed (August 1991)")
+        raise BadInputError(f"{option} {day} is before arXiv existed (August 1991)")
     return day
 
 
-def _summarize(result: BuildResult) -> None:
-    for day in result.days:
-        where = "nothing written"
-        if day.post_path is not None:
-            where = f"{day.post_path} ({'written' if day.changed else 'unchanged'})"
-            click.echo(str(day.post_path))
-        _say(
-            f"{day.day}: {day.fetched} fetched, {day.shown} shown, {day.complete} complete"
-            f" → {where}"
-        )
-        for gap in day.gaps:
-            _say(f"  missing {gap.arxiv_id} {gap.task}: {gap.reason}")
-    stats = result.stats
-    _say(
-        f"Model: {stats.model_requests} requests (at most {stats.peak_concurrent_requests}"
-        f" at once), {stats.cache_hits} cache hits,"
-        f" {stats.tokens_in} tokens in, {stats.tokens_out} tokens out;"
-        f" arXiv: {result.arxiv_requests} requests; PDFs: {stats.pdf_downloads} downloaded;"
-        f" {result.elapsed_seconds:.1f} s"
-    )
-    if result.incomplete:
-        missing = sum(len(day.gaps) for day in result.days)
-        _say(
-            f"Incomplete: {missing} translations or analyses are missing;"
-            " run the same command again to fill the gaps."
-        )
+def _publish_report(report: RunReport, config: Config, report_path: Path | None) -> None:
+    if report_path is not None:
+        text = json.dumps(report.to_json(config.llm), ensure_ascii=False, indent=2) + "\n"
+        write_atomically(report_path, _redact(text))
+    summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if summary:
+        # GitHub Actions shows this file's Markdown on the run's page.
+        with Path(summary).open("a", encoding="utf-8") as stream:
+            stream.write(_redact(report.to_markdown(config.llm)))

@@ -114,6 +114,8 @@ class LlmSettings(_Section):
     max_retries: Annotated[int, Field(ge=0, le=10)] = 4
     max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    input_price_per_million: Annotated[float, Field(ge=0)] | None = None
+    output_price_per_million: Annotated[float, Field(ge=0)] | None = None
 
 
 class PdfSettings(_Section):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import jinja2
@@ -49,14 +49,36 @@ class Gap:
 
 
 @dataclass
-class EnrichStats:
+class Usage:
+    """What the model was asked, and what the cache answered instead."""
+
     model_requests: int = 0
     cache_hits: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
+
+    def add(self, other: Usage) -> None:
+        self.model_requests += other.model_requests
+        self.cache_hits += other.cache_hits
+        self.tokens_in += other.tokens_in
+        self.tokens_out += other.tokens_out
+
+
+@dataclass
+class EnrichStats:
+    by_paper: dict[str, Usage] = field(default_factory=dict)
+    """Usage by arXiv id."""
     pdf_downloads: int = 0
     peak_concurrent_requests: int = 0
     gaps: list[Gap] = field(default_factory=list)
+
+    def usage(self, arxiv_ids: Iterable[str] | None = None) -> Usage:
+        """The usage summed over `arxiv_ids`, or over every paper."""
+        total = Usage()
+        for arxiv_id, usage in self.by_paper.items():
+            if arxiv_ids is None or arxiv_id in arxiv_ids:
+                total.add(usage)
+        return total
 
 
 @dataclass
@@ -121,16 +143,17 @@ class Enricher:
         key = AnswerKey(
             paper.arxiv_id, task, self.model.name, prompt_sha256(prompt, self.model.name)
         )
+        usage = self.stats.by_paper.setdefault(paper.arxiv_id, Usage())
         cached = self.store.answer(key)
         if cached is not None:
-            self.stats.cache_hits += 1
+            usage.cache_hits += 1
             self.progress(f"{paper.arxiv_id} {task}: cached")
             return cached
         reason = ""
         for attempt in range(1, self.config.llm.max_attempts + 1):
             started = time.monotonic()
             try:
-                completion = await self._request(prompt)
+                completion = await self._request(prompt, usage)
                 answer = llm.check(task, completion.text)
             except AnswerError as error:
                 reason = str(error)
@@ -143,13 +166,13 @@ class Enricher:
         self._gap(paper, task, f"{reason} after {self.config.llm.max_attempts} attempts")
         return None
 
-    async def _request(self, prompt: Prompt) -> llm.Completion:
+    async def _request(self, prompt: Prompt, usage: Usage) -> llm.Completion:
         """One answer, retrying transient faults with backoff and 429s after Retry-After."""
         failures = 0
         throttles = 0
         while True:
             async with self._limit.slot():
-                self.stats.model_requests += 1
+                usage.model_requests += 1
                 try:
                     completion = await self.model.complete(prompt)
                 except RateLimited as error:
@@ -173,8 +196,8 @@ class Enricher:
                     break
             await asyncio.sleep(wait_seconds)
         self.stats.peak_concurrent_requests = self._limit.peak_in_flight
-        self.stats.tokens_in += completion.tokens_in
-        self.stats.tokens_out += completion.tokens_out
+        usage.tokens_in += completion.tokens_in
+        usage.tokens_out += completion.tokens_out
         return completion
 
     def _gap(self, paper: Paper, task: str, reason: str) -> None:

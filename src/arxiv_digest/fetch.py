@@ -92,6 +92,11 @@ class ArxivSource:
         papers = [_paper_from_result(result) for result in results]
         return [paper for paper in papers if start <= paper.published < end]
 
+    def fetch_ids(self, arxiv_ids: Iterable[str]) -> list[Paper]:
+        """The papers with these ids (with version), in one request per page."""
+        search = arxiv.Search(id_list=list(arxiv_ids), max_results=None)
+        return [_paper_from_result(result) for result in self._all_results(search)]
+
     def _all_results(self, search: arxiv.Search) -> list[arxiv.Result]:
         collected: list[arxiv.Result] = []
         failures = 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from pathlib import Path
 from typing import TypedDict
 
@@ -97,6 +98,14 @@ def post_context(post: Post, categories: list[str], timezone: str) -> PostContex
             for entry in post.entries
         ],
     )
+
+
+_SHOWN_ID = re.compile(r"https://arxiv\.org/abs/([A-Za-z.\-]*/?\d+(?:\.\d+)?v\d+)")
+
+
+def shown_ids(post_text: str) -> list[str]:
+    """The arXiv ids (with version) a rendered post links to, in order of appearance."""
+    return list(dict.fromkeys(_SHOWN_ID.findall(post_text)))
 
 
 def render_post(environment: jinja2.Environment, context: PostContext) -> str:

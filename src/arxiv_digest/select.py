@@ -14,7 +14,9 @@ class Selection:
     in_window: tuple[Paper, ...]
     """Every distinct paper first submitted in the window."""
     shown: tuple[Paper, ...]
-    """The papers the post shows, newest first, at most `max_papers`."""
+    """The papers the post shows, newest first."""
+    new: tuple[Paper, ...]
+    """The shown papers that the post did not show before."""
 
 
 def dedupe(papers: Iterable[Paper]) -> list[Paper]:
@@ -48,13 +50,36 @@ def matches(paper: Paper, categories: Iterable[str], settings: FilterSettings) -
 
 
 def select(
-    papers: Iterable[Paper], window: Window, categories: Iterable[str], settings: FilterSettings
+    papers: Iterable[Paper],
+    window: Window,
+    categories: Iterable[str],
+    settings: FilterSettings,
+    already_shown: Iterable[Paper] = (),
 ) -> Selection:
-    """The papers of `window`: deduplicated, filtered, newest first, capped."""
-    in_window = newest_first(dedupe(paper for paper in papers if window.contains(paper.published)))
+    """The papers of `window`: deduplicated, filtered, newest first, capped.
+
+    A paper in `already_shown` (what the existing post shows) is always kept, in
+    the version shown, so a rebuilt post never loses a paper; the cap only limits
+    what is added to it.
+    """
+    kept = {paper.base_id: paper for paper in already_shown}
+    # The version a post already shows stays, so that a new version costs no model request.
+    by_id = {
+        paper.base_id: paper for paper in dedupe(p for p in papers if window.contains(p.published))
+    }
+    in_window = newest_first({**by_id, **kept}.values())
     categories = tuple(categories)
-    shown = [paper for paper in in_window if matches(paper, categories, settings)]
-    return Selection(in_window=tuple(in_window), shown=tuple(shown[: settings.max_papers]))
+    candidates = [
+        paper
+        for paper in in_window
+        if paper.base_id not in kept and matches(paper, categories, settings)
+    ]
+    room = max(0, settings.max_papers - len(kept))
+    new = candidates[:room]
+    old = [paper for paper in in_window if paper.base_id in kept]
+    return Selection(
+        in_window=tuple(in_window), shown=tuple(newest_first([*old, *new])), new=tuple(new)
+    )
 
 
 def _version(paper: Paper) -> int:

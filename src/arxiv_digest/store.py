@@ -1,4 +1,5 @@
-"""The cache: a small SQLite store of accepted model answers and extracted PDF text.
+"""The cache: a small SQLite store of accepted model answers, extracted PDF text, and the
+papers posts show (so that a rebuild keeps them as they were shown).
 
 Answers are keyed by arXiv id with version, task, model and a hash of the
 rendered prompt, so any change to what the model would be asked misses the
@@ -8,11 +9,16 @@ as soon as it is accepted, so an interrupted run resumes where it stopped.
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 from arxiv_digest.errors import DigestError
+from arxiv_digest.models import Paper
 
 # Numbered migrations: the store's user_version is the number applied last.
 _MIGRATIONS = (
@@ -33,6 +39,12 @@ _MIGRATIONS = (
         text TEXT NOT NULL,
         page_count INTEGER NOT NULL,
         PRIMARY KEY (arxiv_id, extractor)
+    );
+    """,
+    """
+    CREATE TABLE papers (
+        arxiv_id TEXT PRIMARY KEY,
+        paper_json TEXT NOT NULL
     );
     """,
 )
@@ -88,6 +100,18 @@ class Store:
             (key.arxiv_id, key.task, key.model, key.prompt_sha256, answer, tokens_in, tokens_out),
         )
 
+    def paper(self, arxiv_id: str) -> Paper | None:
+        row = self._db.execute(
+            "SELECT paper_json FROM papers WHERE arxiv_id = ?", (arxiv_id,)
+        ).fetchone()
+        return None if row is None else _paper_from_json(row[0])
+
+    def save_papers(self, papers: Iterable[Paper]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO papers VALUES (?, ?)",
+            [(paper.arxiv_id, _paper_to_json(paper)) for paper in papers],
+        )
+
     def text(self, arxiv_id: str, extractor: str) -> StoredText | None:
         row = self._db.execute(
             "SELECT text, page_count FROM texts WHERE arxiv_id = ? AND extractor = ?",
@@ -100,6 +124,25 @@ class Store:
             "INSERT OR REPLACE INTO texts VALUES (?, ?, ?, ?)",
             (arxiv_id, extractor, stored.text, stored.page_count),
         )
+
+
+def _paper_to_json(paper: Paper) -> str:
+    fields = dataclasses.asdict(paper)
+    fields["published"] = paper.published.isoformat()
+    return json.dumps(fields, ensure_ascii=False)
+
+
+def _paper_from_json(text: str) -> Paper:
+    fields = json.loads(text)
+    return Paper(
+        arxiv_id=fields["arxiv_id"],
+        title=fields["title"],
+        authors=tuple(fields["authors"]),
+        categories=tuple(fields["categories"]),
+        primary_category=fields["primary_category"],
+        abstract=fields["abstract"],
+        published=datetime.fromisoformat(fields["published"]),
+    )
 
 
 def _migrate(connection: sqlite3.Connection) -> None:

@@ -1,0 +1,172 @@
+"""The run report: per date what was found, shown and spent; as text, JSON and Markdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from arxiv_digest.config import LlmSettings
+from arxiv_digest.enrich import Gap, Usage
+from arxiv_digest.llm import ANALYSIS
+
+# An analysis failing now and then is a PDF problem; this many at once is the provider's.
+_MANY_FAILED_ANALYSES = 3
+_MANY_FAILED_SHARE = 0.25
+
+
+@dataclass(frozen=True)
+class DayReport:
+    day: date
+    in_window: int
+    new: int
+    shown: int
+    complete: int
+    usage: Usage
+    post_path: Path | None
+    """Where the post is; None when the window held nothing to show."""
+    changed: bool
+    gaps: tuple[Gap, ...]
+
+    @property
+    def incomplete(self) -> int:
+        return self.shown - self.complete
+
+    @property
+    def flags(self) -> list[str]:
+        """What looks wrong enough for a person to check."""
+        flags = []
+        if self.in_window == 0 and self.day.weekday() < 5:
+            flags.append("empty window on a weekday")
+        failed = sum(1 for gap in self.gaps if gap.task == ANALYSIS)
+        if failed >= _MANY_FAILED_ANALYSES and failed >= _MANY_FAILED_SHARE * self.shown:
+            flags.append(f"{failed} of {self.shown} analyses failed")
+        return flags
+
+
+@dataclass
+class RunReport:
+    days: list[DayReport] = field(default_factory=list)
+    arxiv_requests: int = 0
+    pdf_downloads: int = 0
+    peak_concurrent_requests: int = 0
+    elapsed_seconds: float = 0.0
+
+    @property
+    def usage(self) -> Usage:
+        total = Usage()
+        for day in self.days:
+            total.add(day.usage)
+        return total
+
+    @property
+    def incomplete(self) -> bool:
+        return any(day.gaps for day in self.days)
+
+    def to_json(self, prices: LlmSettings) -> dict[str, Any]:
+        return {
+            "days": [
+                {
+                    "date": day.day.isoformat(),
+                    "in_window": day.in_window,
+                    "new": day.new,
+                    "shown": day.shown,
+                    "complete": day.complete,
+                    "incomplete": day.incomplete,
+                    **_usage_json(day.usage, prices),
+                    "post": str(day.post_path) if day.post_path else None,
+                    "changed": day.changed,
+                    "missing": [
+                        {"arxiv_id": gap.arxiv_id, "task": gap.task, "reason": gap.reason}
+                        for gap in day.gaps
+                    ],
+                    "flags": day.flags,
+                }
+                for day in self.days
+            ],
+            "total": {
+                **_usage_json(self.usage, prices),
+                "arxiv_requests": self.arxiv_requests,
+                "pdf_downloads": self.pdf_downloads,
+                "peak_concurrent_requests": self.peak_concurrent_requests,
+                "elapsed_seconds": round(self.elapsed_seconds, 3),
+            },
+        }
+
+    def to_markdown(self, prices: LlmSettings) -> str:
+        lines = [
+            "### arxiv-digest run",
+            "",
+            "| date | in window | new | shown | complete | incomplete | requests | cache hits"
+            " | tokens in | tokens out | cost | flags |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        ]
+        for day in self.days:
+            lines.append(
+                f"| {day.day} | {day.in_window} | {day.new} | {day.shown} | {day.complete}"
+                f" | {day.incomplete} | {day.usage.model_requests} | {day.usage.cache_hits}"
+                f" | {day.usage.tokens_in} | {day.usage.tokens_out}"
+                f" | {_cost_text(day.usage, prices)} | {'; '.join(day.flags) or ''} |"
+            )
+        usage = self.usage
+        lines += [
+            "",
+            f"Total: {usage.model_requests} model requests, {usage.cache_hits} cache hits,"
+            f" {usage.tokens_in} tokens in, {usage.tokens_out} tokens out,"
+            f" cost {_cost_text(usage, prices)}; {self.arxiv_requests} arXiv requests,"
+            f" {self.pdf_downloads} PDFs downloaded; {self.elapsed_seconds:.1f} s.",
+        ]
+        missing = [(day.day, gap) for day in self.days for gap in day.gaps]
+        if missing:
+            lines += ["", "Missing (a rerun fills these):", ""]
+            lines += [f"- {day} {gap.arxiv_id} {gap.task}: {gap.reason}" for day, gap in missing]
+        return "\n".join(lines) + "\n"
+
+    def to_text(self, prices: LlmSettings) -> list[str]:
+        lines = []
+        for day in self.days:
+            where = "nothing written"
+            if day.post_path is not None:
+                where = f"{day.post_path} ({'written' if day.changed else 'unchanged'})"
+            lines.append(
+                f"{day.day}: {day.in_window} in window, {day.new} new, {day.shown} shown,"
+                f" {day.complete} complete → {where}"
+            )
+            lines += [f"  missing {gap.arxiv_id} {gap.task}: {gap.reason}" for gap in day.gaps]
+            lines += [f"  check: {flag}" for flag in day.flags]
+        usage = self.usage
+        lines.append(
+            f"Model: {usage.model_requests} requests (at most {self.peak_concurrent_requests}"
+            f" at once), {usage.cache_hits} cache hits, {usage.tokens_in} tokens in,"
+            f" {usage.tokens_out} tokens out, cost {_cost_text(usage, prices)};"
+            f" arXiv: {self.arxiv_requests} requests; PDFs: {self.pdf_downloads} downloaded;"
+            f" {self.elapsed_seconds:.1f} s"
+        )
+        return lines
+
+
+def cost_usd(usage: Usage, prices: LlmSettings) -> float | None:
+    """The estimated cost, when prices are configured."""
+    if prices.input_price_per_million is None and prices.output_price_per_million is None:
+        return None
+    return (
+        usage.tokens_in * (prices.input_price_per_million or 0.0)
+        + usage.tokens_out * (prices.output_price_per_million or 0.0)
+    ) / 1_000_000
+
+
+def _cost_text(usage: Usage, prices: LlmSettings) -> str:
+    cost = cost_usd(usage, prices)
+    return "n/a" if cost is None else f"${cost:.4f}"
+
+
+def _usage_json(usage: Usage, prices: LlmSettings) -> dict[str, Any]:
+    cost = cost_usd(usage, prices)
+    return {
+        "model_requests": usage.model_requests,
+        "cache_hits": usage.cache_hits,
+        "tokens_in": usage.tokens_in,
+        "tokens_out": usage.tokens_out,
+        "cost_usd": None if cost is None else round(cost, 6),
+    }
