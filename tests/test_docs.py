@@ -47,7 +47,7 @@ def test_every_exit_status_is_documented(status: int) -> None:
     assert f"\n| {status} | " in README
 
 
-def test_ci_runs_the_readme_test_command() -> None:
+def test_readme_test_command_is_what_ci_runs() -> None:
+    assert "\n    bash .ci/run\n" in README
     ci = (Path(__file__).parents[1] / ".ci" / "run").read_text(encoding="utf-8")
-    command = next(line.strip() for line in README.splitlines() if "'.[test]'" in line)
-    assert command in ci
+    assert ci.rstrip().endswith("pytest")

