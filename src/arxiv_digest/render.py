@@ -14,6 +14,7 @@ from typing import TypedDict
 
 import jinja2
 
+from arxiv_digest import sanitize
 from arxiv_digest.errors import DigestError
 from arxiv_digest.models import Paper, Post
 
@@ -50,6 +51,8 @@ def template_environment(site_templates_dir: Path) -> jinja2.Environment:
 
 
 class EntryContext(TypedDict):
+    """One paper, its untrusted text made safe to publish (see sanitize)."""
+
     title: str
     authors: list[str]
     categories: list[str]
@@ -87,13 +90,17 @@ def post_context(post: Post, categories: list[str], timezone: str) -> PostContex
         shown_count=len(post.entries),
         entries=[
             EntryContext(
-                title=entry.paper.title,
-                authors=list(entry.paper.authors),
-                categories=list(entry.paper.categories),
+                title=sanitize.inline(entry.paper.title),
+                authors=[sanitize.inline(author) for author in entry.paper.authors],
+                categories=[sanitize.inline(category) for category in entry.paper.categories],
                 abs_url=ABS_URL.format(id=entry.paper.arxiv_id),
                 pdf_url=PDF_URL.format(id=entry.paper.arxiv_id),
-                body=entry.enrichment.translation or entry.paper.abstract,
-                analysis=entry.enrichment.analysis,
+                body=sanitize.block(entry.enrichment.translation or entry.paper.abstract),
+                analysis=(
+                    None
+                    if entry.enrichment.analysis is None
+                    else sanitize.block(entry.enrichment.analysis)
+                ),
             )
             for entry in post.entries
         ],
