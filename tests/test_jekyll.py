@@ -1,0 +1,131 @@
+"""Real Jekyll builds this repository's site from posts made of hostile input, safely."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from tests import adversarial
+from tests.conftest import Site
+
+ROOT = Path(__file__).resolve().parents[1]
+SITE_FILES = ["_config.yml", "index.md"]
+
+
+class Page(HTMLParser):
+    """The elements and text of one HTML page, with where the post's content is."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str]]] = []
+        self.headings: list[str] = []
+        self.text: list[str] = []
+        self._in_heading = False
+        self.feed(html)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, {name: value or "" for name, value in attrs}))
+        if tag == "h2":
+            self._in_heading = True
+            self.headings.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "h2":
+            self._in_heading = False
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+        if self._in_heading:
+            self.headings[-1] += data
+
+    def count(self, tag: str) -> int:
+        return sum(1 for name, _ in self.elements if name == tag)
+
+
+def jekyll_build(source: Path) -> subprocess.CompletedProcess[str]:
+    jekyll = shutil.which("jekyll")
+    assert jekyll, "jekyll is missing: run `bash .ci/run`, which installs Debian's jekyll"
+    for name in SITE_FILES:
+        shutil.copy(ROOT / name, source / name)
+    return subprocess.run(
+        [jekyll, "build", "--source", str(source), "--destination", str(source / "_site")],
+        cwd=source,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+@pytest.fixture
+def hostile_site(site: Site) -> Site:
+    site.arxiv.papers = list(adversarial.PAPERS)
+    site.pdfs.pdfs = {paper.arxiv_id: adversarial.pdf(paper) for paper in adversarial.PAPERS}
+    site.model.answers = dict(adversarial.ANSWERS)
+    run = site.digest("build", "--date", "2026-02-13")
+    assert run.status == 3, run.stderr  # the third paper's translation is missing on purpose
+    return site
+
+
+def test_hostile_posts_build_cleanly_and_run_no_script(hostile_site: Site) -> None:
+    built = jekyll_build(hostile_site.root)
+
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "Liquid" not in built.stdout + built.stderr
+    assert "Warning" not in built.stdout + built.stderr
+    page = Page((hostile_site.root / "_site/2026/02/13/arxiv/index.html").read_text("utf-8"))
+
+    scripts = [attrs for tag, attrs in page.elements if tag == "script"]
+    assert scripts == [{"type": "application/ld+json"}]  # the layout's own, and nothing else
+    assert page.count("iframe") == page.count("img") == 0
+    for tag, attrs in page.elements:
+        assert not any(name.startswith("on") for name in attrs), (tag, attrs)
+        for name in ("href", "src", "action"):
+            assert not attrs.get(name, "").strip().lower().startswith("javascript:"), (tag, attrs)
+
+    # One block per paper, in order, each with its links; four analyses survived.
+    # kramdown typesets quotes; the theme's footer adds the site's title as a last h2.
+    assert page.headings[:-1] == [
+        "Liquid {{ site.title }} and {% include nope.html %} in a Title",
+        "<script>alert(“title”)</script> Speech <img src=x onerror=alert(2)>",
+        "The Translation of This One Fails",
+        "Prompt Injection in the PDF",
+        "Benign Paper with Code: <seg> Tokens",
+    ]
+    assert page.count("details") == 4
+    assert page.count("hr") == 5
+    text = "".join(page.text)
+    assert "译文含 {{ site.github }} 与 {% comment %} 未闭合的注释，{%- endraw %}。" in text
+    assert "<script>alert(‘abstract’)</script> {{ site }} </details></div>" in text
+    assert "## 伪造的论文标题" in text
+    assert "{% for x in (1..3) %}{{ x }}{% endfor %}" in text
+
+
+def test_code_keeps_its_content(hostile_site: Site) -> None:
+    built = jekyll_build(hostile_site.root)
+
+    assert built.returncode == 0, built.stdout + built.stderr
+    html = (hostile_site.root / "_site/2026/02/13/arxiv/index.html").read_text("utf-8")
+    assert '<code class="language-plaintext highlighter-rouge">&lt;seg&gt;</code>' in html
+    assert '<code class="language-plaintext highlighter-rouge">{{ raw }}</code>' in html
+    assert '<code class="language-plaintext highlighter-rouge">&lt;/details&gt;</code>' in html
+    page = Page(html)
+    assert "print('<b>{{ x }}</b>')" in "".join(page.text)
+
+
+def test_reference_format_posts_build_without_warnings(site: Site) -> None:
+    run = site.digest("build", "--date", "2026-02-13")
+    assert run.status == 0, run.stderr
+
+    built = jekyll_build(site.root)
+
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "Warning" not in built.stdout + built.stderr
+    page = Page((site.root / "_site/2026/02/13/arxiv/index.html").read_text("utf-8"))
+    assert len(page.headings) == 4 + 1 and page.count("details") == 4
+    feed = (site.root / "_site/feed.xml").read_text("utf-8")
+    assert "arXiv Daily – 2026-02-13" in feed
