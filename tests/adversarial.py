@@ -48,7 +48,9 @@ PAPERS = [
     ),
 ]
 
-ANALYSIS_TAIL = "\n\n3)  \n- **效果**：良好。"
+# Enough Chinese that each answer passes the language check, as a real model's would.
+CHINESE = "本文提出了一种新的语音处理方法，并在多个公开基准上取得了显著提升。"
+ANALYSIS_TAIL = f"\n\n3)  \n- **效果**：良好。{CHINESE}"
 
 ANSWERS = {
     (
@@ -60,12 +62,12 @@ ANSWERS = {
     (
         "2602.30002v1",
         "translation",
-    ): '<iframe src="https://example.invalid"></iframe> <img src=x onerror="alert(3)">'
+    ): CHINESE + '<iframe src="https://example.invalid"></iframe> <img src=x onerror="alert(3)">'
     "</details></div> 后文仍在。\n\n---\n\n## 伪造的论文标题\n\n正文继续",
     (
         "2602.30002v1",
         "analysis",
-    ): "1)  \n- 背景\n</div>\n</details>\n\n<script>alert(4)</script>\n\n"
+    ): f"1)  \n- 背景{CHINESE * 4}\n</div>\n</details>\n\n<script>alert(4)</script>\n\n"
     '2)  \n- 方法 <a href="javascript:alert(5)" onclick="alert(6)">链接</a>\n\n'
     "3)  \n- 结果\n\n```\n未闭合的代码块 </details> <script>alert(7)</script>",
     ("2602.30004v1", "translation"): "正常的译文。",

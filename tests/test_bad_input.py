@@ -22,7 +22,7 @@ def assert_refused(run_status: int, stderr: str, site: Site) -> str:
 def test_every_config_error_is_reported_at_once_by_key_path(site: Site) -> None:
     (site.root / "config.yaml").write_text(
         "arxiv:\n"
-        "  categories: [cs.SD, 'not a category']\n"
+        "  categories: [cs.SD, cs.SDD, 'not a category']\n"
         "  page_size: 0\n"
         "window:\n"
         "  anchor: 8:50\n"
@@ -39,7 +39,8 @@ def test_every_config_error_is_reported_at_once_by_key_path(site: Site) -> None:
 
     line = assert_refused(run.status, run.stderr, site)
     for expected in (
-        "arxiv.categories: not an arXiv category name: 'not a category'",
+        "arxiv.categories: 'cs.SDD' is not an arXiv category; did you mean cs.SD?;"
+        " 'not a category' is not an arXiv category; see https://arxiv.org/category_taxonomy",
         "arxiv.page_size: Input should be greater than or equal to 1",
         'window.anchor: write the anchor as a quoted "HH:MM" string',
         "window.timezone: unknown time zone 'Mars/Olympus_Mons'",

@@ -21,7 +21,7 @@ from arxiv_digest.report import DayReport, RunReport
 from arxiv_digest.select import Selection, select
 from arxiv_digest.store import Store
 from arxiv_digest.window import window_for
-from arxiv_digest.write import write_atomically
+from arxiv_digest.write import check_writable, write_atomically
 
 
 @dataclass
@@ -47,6 +47,7 @@ async def build(
     kept, so refreshing a day only adds papers that were announced late.
     """
     started = time.monotonic()
+    check_writable(config.output.posts_dir, "output.posts_dir")
     windows = [
         window_for(day, config.window.anchor_time, config.window.zone) for day in sorted(set(days))
     ]

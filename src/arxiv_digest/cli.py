@@ -18,7 +18,7 @@ import click
 from arxiv_digest import __version__
 from arxiv_digest.build import build_site
 from arxiv_digest.config import Config, load_config
-from arxiv_digest.errors import EXIT_INCOMPLETE, BadInputError, DigestError
+from arxiv_digest.errors import EXIT_FAILURE, EXIT_INCOMPLETE, BadInputError, DigestError
 from arxiv_digest.report import RunReport
 from arxiv_digest.write import write_atomically
 
@@ -69,6 +69,11 @@ def _reports_errors(command: F) -> F:
         except KeyboardInterrupt:
             _say("Interrupted; nothing half-written. Run the same command again to resume.")
             sys.exit(130)
+        except Exception as error:  # a bug: still one line, the traceback with --debug
+            if debug:
+                _say(traceback.format_exc())
+            _say(f"Internal error: {type(error).__name__}: {error}; rerun with --debug for details")
+            sys.exit(EXIT_FAILURE)
 
     return wrapper  # type: ignore[return-value]
 

@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from arxiv_digest import taxonomy
 from arxiv_digest.errors import ConfigError
 
-CATEGORY_PATTERN = re.compile(r"^[a-z][a-z-]*(\.[A-Za-z][A-Za-z-]*)?$")
 # Keys people are likely to put in the file by mistake, with the fix.
 _KEY_HINTS = {
     "api_key": "the key is read from the OPENAI_API_KEY environment variable, never from a file",
@@ -40,10 +40,18 @@ class ArxivSettings(_Section):
 
     @field_validator("categories")
     @classmethod
-    def _categories_look_like_arxiv(cls, categories: list[str]) -> list[str]:
-        bad = [c for c in categories if not CATEGORY_PATTERN.match(c)]
-        if bad:
-            raise ValueError(f"not an arXiv category name: {', '.join(map(repr, bad))}")
+    def _categories_exist(cls, categories: list[str]) -> list[str]:
+        problems = []
+        for name in categories:
+            if name in taxonomy.CATEGORIES:
+                continue
+            guess = taxonomy.closest(name)
+            hint = (
+                f"; did you mean {guess}?" if guess else "; see https://arxiv.org/category_taxonomy"
+            )
+            problems.append(f"{name!r} is not an arXiv category{hint}")
+        if problems:
+            raise ValueError("; ".join(problems))
         return categories
 
     @field_validator("api_url")
@@ -114,6 +122,7 @@ class LlmSettings(_Section):
     max_retries: Annotated[int, Field(ge=0, le=10)] = 4
     max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
+    require_chinese: bool = True
     input_price_per_million: Annotated[float, Field(ge=0)] | None = None
     output_price_per_million: Annotated[float, Field(ge=0)] | None = None
 

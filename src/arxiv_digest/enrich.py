@@ -154,7 +154,9 @@ class Enricher:
             started = time.monotonic()
             try:
                 completion = await self._request(prompt, usage)
-                answer = llm.check(task, completion.text)
+                answer = llm.check(
+                    task, completion.text, require_chinese=self.config.llm.require_chinese
+                )
             except AnswerError as error:
                 reason = str(error)
                 self.progress(f"{paper.arxiv_id} {task}: attempt {attempt} failed: {reason}")

@@ -10,6 +10,7 @@ empty first page that is asked again rather than taken for a quiet day.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -29,6 +30,8 @@ logger = logging.getLogger(__name__)
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
 _RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+# New-style ids (2602.11910v1) and old-style ones (astro-ph/0601001v1, math.GT/0309136v2).
+_ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})v\d+$")
 
 
 class _TimeoutSession(requests.Session):
@@ -88,14 +91,13 @@ class ArxivSource:
             sort_by=arxiv.SortCriterion.SubmittedDate,
             sort_order=arxiv.SortOrder.Ascending,
         )
-        results = self._all_results(search)
-        papers = [_paper_from_result(result) for result in results]
+        papers = _papers(self._all_results(search))
         return [paper for paper in papers if start <= paper.published < end]
 
     def fetch_ids(self, arxiv_ids: Iterable[str]) -> list[Paper]:
         """The papers with these ids (with version), in one request per page."""
         search = arxiv.Search(id_list=list(arxiv_ids), max_results=None)
-        return [_paper_from_result(result) for result in self._all_results(search)]
+        return _papers(self._all_results(search))
 
     def _all_results(self, search: arxiv.Search) -> list[arxiv.Result]:
         collected: list[arxiv.Result] = []
@@ -179,6 +181,18 @@ def _raise_for_error_entry(results: list[arxiv.Result]) -> None:
     for result in results:
         if "/api/errors" in result.entry_id:
             raise FetchError(f"the query was refused: {result.summary.strip()}")
+
+
+def _papers(results: list[arxiv.Result]) -> list[Paper]:
+    papers = []
+    for result in results:
+        arxiv_id = result.get_short_id()
+        # The id goes into URLs on a public page: anything but an arXiv id is refused.
+        if not _ARXIV_ID.match(arxiv_id):
+            logger.warning("skipped an entry with an invalid arXiv id: %r", arxiv_id[:80])
+            continue
+        papers.append(_paper_from_result(result))
+    return papers
 
 
 def _paper_from_result(result: arxiv.Result) -> Paper:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import openai
+from openai.types.chat import ChatCompletion
 
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.errors import ModelError
@@ -24,6 +25,10 @@ TRANSLATION = "translation"
 ANALYSIS = "analysis"
 
 _TRANSIENT_STATUS = {408, 409}
+_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
+_LATIN_LETTER = re.compile(r"[A-Za-z]")
+# A Chinese answer keeps model names and acronyms in English; an English one has no Chinese.
+_MIN_CHINESE_SHARE = 0.2
 _WHOLE_FENCE = re.compile(r"^(`{3,}|~{3,})[^\n`]*\n(?P<body>.*?)\n?\1[ \t]*$", re.DOTALL)
 _PART_HEADING = r"^[ \t]*(?:#+[ \t]*)?(?:\*\*)?{number}[)）]"
 
@@ -106,6 +111,9 @@ class OpenAIChatModel:
             raise TransientError("connection failed") from None
         except openai.APIError as error:
             raise AnswerError(f"malformed response ({type(error).__name__})") from None
+        # A proxy's HTML error page with status 200 comes back from the SDK as a plain string.
+        if not isinstance(response, ChatCompletion):
+            raise AnswerError("malformed response (not a chat completion)")
         if not response.choices:
             raise AnswerError("the response held no choices")
         usage = response.usage
@@ -129,6 +137,13 @@ def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     return None
 
 
+def chinese_share(text: str) -> float:
+    """The share of Chinese characters among the letters of `text` (0 when it has none)."""
+    chinese = len(_HAN.findall(text))
+    letters = chinese + len(_LATIN_LETTER.findall(text))
+    return chinese / letters if letters else 0.0
+
+
 def normalize(answer: str) -> str:
     """Strip outer whitespace, and unwrap a code fence that wraps the whole answer."""
     text = answer.strip()
@@ -138,11 +153,13 @@ def normalize(answer: str) -> str:
     return text
 
 
-def check(task: str, answer: str) -> str:
+def check(task: str, answer: str, *, require_chinese: bool = True) -> str:
     """The normalized answer if it is usable for `task`; else AnswerError says why."""
     text = normalize(answer)
     if not text:
         raise AnswerError("empty answer")
+    if require_chinese and chinese_share(text) < _MIN_CHINESE_SHARE:
+        raise AnswerError("the answer is not in Chinese")
     if task == ANALYSIS:
         position = 0
         for number in (1, 2, 3):

@@ -6,7 +6,7 @@ import os
 import tempfile
 from pathlib import Path
 
-from arxiv_digest.errors import WriteError
+from arxiv_digest.errors import BadInputError, WriteError
 
 
 def write_atomically(path: Path, content: str) -> bool:
@@ -45,3 +45,18 @@ def write_atomically(path: Path, content: str) -> bool:
             raise WriteError(f"{path}: cannot be written ({error.strerror})") from None
         raise
     return True
+
+
+def check_writable(directory: Path, setting: str) -> None:
+    """Refuse, before any work, a directory that could not be created or written."""
+    existing = directory
+    while not existing.exists():
+        existing = existing.parent
+    if not existing.is_dir():
+        raise BadInputError(
+            f"{directory}: cannot be created, {existing} is not a directory; set {setting}"
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise BadInputError(
+            f"{directory}: not writable ({existing} denies it); fix its permissions or set {setting}"
+        )
