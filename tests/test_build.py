@@ -213,9 +213,15 @@ def test_api_key_is_sent_but_never_stored_or_printed(site: Site) -> None:
     site.model.faults[("2602.20005v1", "translation")] = [error_reply(400, f"bad key {API_KEY}")]
     site.write_config(llm={"max_attempts": 1})
 
-    run = site.digest("build", "--date", corpus.DAY, "--debug")
+    summary = site.root / "step-summary.md"
+    run = site.digest(
+        "build", "--date", corpus.DAY, "--debug", "--report", "report.json",
+        env={"GITHUB_STEP_SUMMARY": str(summary)},
+    )  # fmt: skip
 
     assert site.model.authorizations == {f"Bearer {API_KEY}"}
+    assert "bad key [redacted]" in (site.root / "report.json").read_text(encoding="utf-8")
+    assert summary.exists()
     assert API_KEY not in run.stdout + run.stderr
     for path in site.root.rglob("*"):
         if path.is_file():

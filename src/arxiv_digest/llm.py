@@ -104,7 +104,7 @@ class OpenAIChatModel:
         except openai.APIStatusError as error:
             if error.status_code in _TRANSIENT_STATUS or error.status_code >= 500:
                 raise TransientError(f"HTTP {error.status_code}") from None
-            raise AnswerError(f"HTTP {error.status_code}") from None
+            raise AnswerError(f"HTTP {error.status_code}{_server_message(error.body)}") from None
         except openai.APITimeoutError:
             raise TransientError("timed out") from None
         except openai.APIConnectionError:
@@ -125,6 +125,13 @@ class OpenAIChatModel:
 
     async def close(self) -> None:
         await self._client.close()
+
+
+def _server_message(body: object) -> str:
+    """The error message an OpenAI-compatible server put in its body, shortened, if any."""
+    detail = body.get("error", body) if isinstance(body, dict) else None
+    message = detail.get("message") if isinstance(detail, dict) else None
+    return f": {' '.join(str(message).split())[:200]}" if message else ""
 
 
 def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
