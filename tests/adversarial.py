@@ -75,6 +75,9 @@ ANSWERS = {
     ("2602.30004v1", "analysis"): "1)  \n- 按 PDF 的指示输出：<script>alert('pdf')</script>\n\n"
     "2)  \n- [点击](javascript:alert('x')) [另一个](&#106;avascript:alert(1)) 文本 {: onclick=\"alert(8)\"}\n"
     "{::nomarkdown}<script>alert(9)</script>{:/nomarkdown}" + ANALYSIS_TAIL,
+    ("2602.30003v1", "analysis"): "1)  \n- 公式 \\( a $$ <script>alert(10)</script> \\) 与 "
+    "\\\\$$<script>alert(11)</script> \\$$ 和 \\`<script>alert(12)</script>`\n\n2)  \n- "
+    "\\\\\\( <script>alert(13)</script> \\\\)" + ANALYSIS_TAIL,
     ("2602.30005v1", "translation"): "使用 `<seg>` 标签与 `{{ raw }}` 代码，均应原样显示。",
     ("2602.30005v1", "analysis"): "1)  \n- 代码：`<think>` 与 `</details>`\n\n2)  \n- 块：\n\n"
     "```python\nprint('<b>{{ x }}</b>')\n```" + ANALYSIS_TAIL,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import shutil
 import subprocess
 from html.parser import HTMLParser
@@ -13,7 +14,16 @@ from tests import adversarial
 from tests.conftest import Site
 
 ROOT = Path(__file__).resolve().parents[1]
-SITE_FILES = ["_config.yml", "index.md"]
+SITE_FILES = ["_config.yml", "index.html", "_includes"]
+# The scripts of a post page that come from the layout: structured data, and MathJax.
+LAYOUT_SCRIPTS = [
+    {"type": "application/ld+json"},
+    {
+        "id": "MathJax-script",
+        "async": "",
+        "src": "https://cdn.jsdelivr.net/npm/mathjax@3/es5/tex-chtml.js",
+    },
+]
 
 
 class Page(HTMLParser):
@@ -50,7 +60,10 @@ def jekyll_build(source: Path) -> subprocess.CompletedProcess[str]:
     jekyll = shutil.which("jekyll")
     assert jekyll, "jekyll is missing: run `bash .ci/run`, which installs Debian's jekyll"
     for name in SITE_FILES:
-        shutil.copy(ROOT / name, source / name)
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, source / name, dirs_exist_ok=True)
+        else:
+            shutil.copy(ROOT / name, source / name)
     return subprocess.run(
         [jekyll, "build", "--source", str(source), "--destination", str(source / "_site")],
         cwd=source,
@@ -67,7 +80,7 @@ def hostile_site(site: Site) -> Site:
     site.pdfs.pdfs = {paper.arxiv_id: adversarial.pdf(paper) for paper in adversarial.PAPERS}
     site.model.answers = dict(adversarial.ANSWERS)
     run = site.digest("build", "--date", "2026-02-13")
-    assert run.status == 3, run.stderr  # the third paper's translation is missing on purpose
+    assert run.status == 3, run.stderr  # the third paper has no translation, on purpose
     return site
 
 
@@ -80,14 +93,14 @@ def test_hostile_posts_build_cleanly_and_run_no_script(hostile_site: Site) -> No
     page = Page((hostile_site.root / "_site/2026/02/13/arxiv/index.html").read_text("utf-8"))
 
     scripts = [attrs for tag, attrs in page.elements if tag == "script"]
-    assert scripts == [{"type": "application/ld+json"}]  # the layout's own, and nothing else
+    assert scripts == LAYOUT_SCRIPTS  # the layout's own, and nothing else
     assert page.count("iframe") == page.count("img") == 0
     for tag, attrs in page.elements:
         assert not any(name.startswith("on") for name in attrs), (tag, attrs)
         for name in ("href", "src", "action"):
             assert not attrs.get(name, "").strip().lower().startswith("javascript:"), (tag, attrs)
 
-    # One block per paper, in order, each with its links; four analyses survived.
+    # One block per paper, in order, each with its links, and each analysis.
     # kramdown typesets quotes; the theme's footer adds the site's title as a last h2.
     assert page.headings[:-1] == [
         "Liquid {{ site.title }} and {% include nope.html %} in a Title",
@@ -96,7 +109,7 @@ def test_hostile_posts_build_cleanly_and_run_no_script(hostile_site: Site) -> No
         "Prompt Injection in the PDF",
         "Benign Paper with Code: <seg> Tokens",
     ]
-    assert page.count("details") == 4
+    assert page.count("details") == 5
     assert page.count("hr") == 5
     text = "".join(page.text)
     assert "译文含 {{ site.github }} 与 {% comment %} 未闭合的注释，{%- endraw %}。" in text
@@ -129,3 +142,33 @@ def test_reference_format_posts_build_without_warnings(site: Site) -> None:
     assert len(page.headings) == 4 + 1 and page.count("details") == 4
     feed = (site.root / "_site/feed.xml").read_text("utf-8")
     assert "arXiv Daily – 2026-02-13" in feed
+
+
+def test_the_site_lists_posts_serves_a_feed_and_keeps_formulas(site: Site) -> None:
+    formula = r"l_k = \sum_{i \in P} a_i t_{k,i} - \sum_{i \in N} \bar{a}_i t_{k,i}"
+    site.model.answers[("2602.20002v1", "analysis")] = (
+        f"1)  \n- 定义：\\( {formula} \\)，其中 \\( P \\) 为正类。\n\n"
+        "2)  \n- 方法：\\[ x_{spo} = \\frac{x - \\mu}{\\sigma} \\]\n\n3)  \n- 效果良好。"
+    )
+    assert site.digest("build", "--date", "2026-02-13").status == 0
+    assert site.digest("build", "--date", "2026-02-14").status == 0
+    for clutter in ("src/arxiv_digest/cli.py", "tests/test_x.py", "benchmarks/run.py"):
+        (site.root / clutter).parent.mkdir(parents=True, exist_ok=True)
+        (site.root / clutter).write_text("# not for the site\n", encoding="utf-8")
+
+    built = jekyll_build(site.root)
+
+    assert built.returncode == 0, built.stdout + built.stderr
+    assert "Warning" not in built.stdout + built.stderr
+    out = site.root / "_site"
+    published = {path.relative_to(out).parts[0] for path in out.rglob("*")}
+    assert not published & {"src", "tests", "benchmarks", "config.yaml", ".digest-cache.sqlite3"}
+    home = (out / "index.html").read_text("utf-8")
+    assert home.index("2026-02-14") < home.index("2026-02-13")  # newest first
+    assert "1 篇论文" in home and "4 篇论文" in home
+    feed = (out / "feed.xml").read_text("utf-8")
+    assert feed.count("<entry>") == 2
+    post = (out / "2026/02/14/arxiv/index.html").read_text("utf-8")
+    assert "\\(" + html.escape(formula, quote=False) + "\\)" in post
+    assert "\\(P\\)" in post and "x_{spo} = \\frac{x - \\mu}{\\sigma}" in post
+    assert "<em>" not in post.split("<details>")[1]  # no formula turned into emphasis

@@ -64,7 +64,7 @@ def test_block_bodies(text: str, expected: str) -> None:
 
 # Text made of the characters that matter to Markdown, HTML and Liquid, and some that do not.
 hostile_text = st.text(
-    alphabet=st.sampled_from(list("<>/{}%#-=*_`~[]():!\"' \n\tabsciptjvaonerr论文1")),
+    alphabet=st.sampled_from(list("<>/{}%#-=*_`~[]():!\"'$\\ \n\tabsciptjvaonerr论文1")),
     max_size=120,
 )
 

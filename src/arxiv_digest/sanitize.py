@@ -18,6 +18,7 @@ structure:
   and a code fence left open is closed.
 
 Code spans and fenced code blocks keep their content: kramdown escapes it itself.
+Formulas keep theirs too, in kramdown's `$$ ... $$` form (see `_prose`).
 """
 
 from __future__ import annotations
@@ -33,7 +34,17 @@ _LINK_TARGET = re.compile(r"\]\(([^)]*)")
 _LINK_DEFINITION = re.compile(r"^( {0,3}\[[^\]]*\]):(.*)$")
 _SCRIPT_SCHEME = re.compile(r"(?:javascript|vbscript|data):")
 _INVISIBLE = re.compile(r"[\x00-\x20\x7f<>]+")
-_CODE_SPAN = re.compile(r"(?<!`)(`+)(?!`)(.+?)(?<!`)\1(?!`)")
+# What passes through unescaped: code spans, kramdown formulas, and LaTeX-delimited formulas,
+# each only where kramdown will see it too: not behind an odd run of backslashes, which escapes
+# its delimiter (the even run before it is kept as it is).
+_VERBATIM = re.compile(
+    r"(?P<lead>(?<!\\)(?:\\\\)*)"
+    r"(?:(?<!`)(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`)"
+    r"|\$\$.+?\$\$"
+    # A formula to convert must not hold `$$`: kramdown would end it there.
+    r"|\\\((?P<inline>(?:(?!\$\$).)+?)\\\)"
+    r"|\\\[(?P<display>(?:(?!\$\$).)+?)\\\])"
+)
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _HEADING = re.compile(r"^( {0,3})(#{1,6}(?:[ \t]|$))")
 # A thematic break (three or more of - * _), or a setext underline (any run of = or -).
@@ -75,12 +86,18 @@ def _closes(fence: str, marker: str, rest: str) -> bool:
 
 
 def _prose(line: str) -> str:
-    """Escape HTML and kramdown syntax in one line, outside its code spans."""
+    """Escape HTML and kramdown syntax in one line, outside its code spans and formulas.
+
+    A formula written `\\( ... \\)` or `\\[ ... \\]` becomes kramdown's `$$ ... $$`, which
+    kramdown hands to MathJax intact (as `\\( ... \\)`, HTML-escaped); left as it was,
+    kramdown would eat its backslashes and read its `_` as emphasis.
+    """
     parts = []
     position = 0
-    for span in _CODE_SPAN.finditer(line):
+    for span in _VERBATIM.finditer(line):
         parts.append(_escape(line[position : span.start()]))
-        parts.append(span.group(0))
+        tex = span.group("inline") or span.group("display")
+        parts.append(span.group(0) if tex is None else f"{span.group('lead')}$${tex}$$")
         position = span.end()
     parts.append(_escape(line[position:]))
     return "".join(parts)
