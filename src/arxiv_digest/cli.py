@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import time
 import traceback
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
@@ -19,6 +20,7 @@ from arxiv_digest import __version__
 from arxiv_digest.build import build_site
 from arxiv_digest.config import Config, load_config
 from arxiv_digest.errors import EXIT_FAILURE, EXIT_INCOMPLETE, BadInputError, DigestError
+from arxiv_digest.preview import build_preview, serve_directory
 from arxiv_digest.report import RunReport
 from arxiv_digest.write import write_atomically
 
@@ -222,3 +224,29 @@ def _publish_report(report: RunReport, config: Config, report_path: Path | None)
         # GitHub Actions shows this file's Markdown on the run's page.
         with Path(summary).open("a", encoding="utf-8") as stream:
             stream.write(_redact(report.to_markdown(config.llm)))
+
+
+@main.command()
+@click.option(
+    "--output",
+    "output_dir",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=None,
+    help="Where the HTML goes (default: _site beside the config).",
+)
+@click.option("--serve", is_flag=True, help="Then serve it on localhost until Ctrl-C.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@_common_options
+@_reports_errors
+def preview(output_dir: Path | None, serve: bool, port: int, config_path: Path) -> None:
+    """Render the posts into a static HTML site to look at before publishing."""
+    config = load_config(config_path)
+    output = output_dir or config_path.resolve().parent / "_site"
+    started = time.monotonic()
+    result = build_preview(config.output.posts_dir, output, config.output.templates_dir)
+    _say(
+        f"Preview: {result.posts} posts, {result.rendered} rendered, {result.removed} removed"
+        f" → {output} ({time.monotonic() - started:.2f} s)"
+    )
+    if serve:
+        serve_directory(output, port, _say)
