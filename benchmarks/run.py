@@ -13,12 +13,17 @@ import argparse
 import math
 import os
 import platform
+import shutil
+import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as time_of_day
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -35,6 +40,9 @@ from tests.standins import (  # noqa: E402
 )
 
 from arxiv_digest import pdftext  # noqa: E402
+from arxiv_digest.models import Enrichment, Paper, Post, PostEntry  # noqa: E402
+from arxiv_digest.render import post_context, render_post, template_environment  # noqa: E402
+from arxiv_digest.window import window_for  # noqa: E402
 
 DAY = "2026-02-13"
 CLOSING = datetime(2026, 2, 13, 0, 50, tzinfo=UTC)
@@ -176,10 +184,89 @@ def extraction_seconds_per_page(pdf_bytes: bytes) -> dict[str, float]:
     return figures
 
 
+def archive_of_posts(posts_dir: Path, count: int, papers_per_post: int) -> None:
+    """`count` daily posts of `papers_per_post` papers each, rendered by the real templates."""
+    templates = template_environment(ROOT / "templates")
+    zone = ZoneInfo("Asia/Shanghai")
+    posts_dir.mkdir(parents=True, exist_ok=True)
+    first = date(2023, 6, 1)
+    for number in range(count):
+        day = first + timedelta(days=number)
+        window = window_for(day, time_of_day(8, 50), zone)
+        entries = tuple(
+            PostEntry(
+                paper=Paper(
+                    arxiv_id=f"{day:%y%m}.{number:03d}{slot:02d}v1",
+                    title=f"Benchmark Paper {number}-{slot}: Speech, Audio and Music at Scale",
+                    authors=("Author One", "Author Two", "Author Three"),
+                    categories=("cs.SD", "eess.AS"),
+                    primary_category="cs.SD",
+                    abstract="An abstract.",
+                    published=window.end - timedelta(minutes=slot + 1),
+                ),
+                enrichment=Enrichment(
+                    translation="本文提出一种新的语音增强方法，在多个公开数据集上取得了显著提升。"
+                    * 4,
+                    analysis=corpus.analysis_for(f"Paper {number}-{slot}")
+                    + f"\n- 公式：$$ l_k = \\sum_{{i \\in P}} a_i t_{{k,i}} $$（第 {slot} 篇）。",
+                ),
+            )
+            for slot in range(papers_per_post)
+        )
+        post = Post(window=window, fetched_count=papers_per_post, entries=entries)
+        text = render_post(templates, post_context(post, ["cs.SD", "eess.AS"], "Asia/Shanghai"))
+        (posts_dir / f"{day.isoformat()}-arxiv.md").write_text(text, encoding="utf-8")
+
+
+def timed(command: list[str], cwd: Path) -> float:
+    started = time.perf_counter()
+    subprocess.run(command, cwd=cwd, check=True, capture_output=True)
+    return time.perf_counter() - started
+
+
+def preview_at_scale(say: Callable[[str], None], count: int, papers_per_post: int) -> None:
+    with tempfile.TemporaryDirectory(prefix="digest-archive-") as directory:
+        root = Path(directory)
+        archive_of_posts(root / "_posts", count, papers_per_post)
+        (root / "config.yaml").write_text("{}\n", encoding="utf-8")
+        for name in ("_config.yml", "index.html"):
+            shutil.copy(ROOT / name, root / name)
+        shutil.copytree(ROOT / "_includes", root / "_includes")
+        digest = str(Path(sys.executable).with_name("digest"))
+        preview = [digest, "preview", "--output", str(root / "_preview")]
+        cold = timed(preview, root)
+        warm = timed(preview, root)
+        changed = root / "_posts" / f"{date(2023, 6, 1) + timedelta(days=count // 2)}-arxiv.md"
+        changed.write_text(changed.read_text("utf-8").replace("第 3 篇", "第三篇"), "utf-8")
+        one_changed = timed(preview, root)
+        size_mb = sum(p.stat().st_size for p in (root / "_posts").iterdir()) / 2**20
+        jekyll = shutil.which("jekyll")
+        jekyll_cold = jekyll_warm = float("nan")
+        if jekyll:
+            build = [jekyll, "build", "--source", str(root), "--destination", str(root / "_site")]
+            jekyll_cold = timed(build, root)
+            jekyll_warm = timed([*build, "--incremental"], root)
+    say(
+        f"\n## Preview at archive scale: {count} posts of {papers_per_post} papers"
+        f" ({size_mb:.0f} MB of Markdown)\n"
+    )
+    say("| build | `digest preview` s | `jekyll build` s |")
+    say("| --- | ---: | ---: |")
+    say(f"| cold (empty output) | {cold:.1f} | {jekyll_cold:.1f} |")
+    say(
+        f"| again, nothing changed | {warm:.2f} | {jekyll_warm:.1f} (`--incremental`, after a cold build) |"
+    )
+    say(f"| again, one post changed | {one_changed:.2f} | — |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=2.0, help="model latency L in seconds")
     parser.add_argument("--quick", action="store_true", help="only N=20, C=8 and the baseline")
+    parser.add_argument(
+        "--only-preview", action="store_true", help="only the preview-at-scale benchmark"
+    )
+    parser.add_argument("--posts", type=int, default=1000, help="posts for the preview benchmark")
     args = parser.parse_args()
     latency = args.latency
     lines: list[str] = []
@@ -191,6 +278,10 @@ def main() -> None:
         f" on {platform.node() or 'this machine'}: {os.cpu_count()} cores,"
         f" Python {platform.python_version()}, {platform.platform()}.\n"
     )
+    if args.only_preview:
+        preview_at_scale(say, args.posts, 20)
+        print("\n".join(lines))
+        return
     say(f"## Cold and warm builds against a model that answers after L = {latency:g} s\n")
     say(
         "Ideal = ceil(2N / C) · L, the time the model alone needs; ratio = wall / ideal. Wall time"
@@ -249,6 +340,7 @@ def main() -> None:
     for path in pdfs:
         for name, seconds in extraction_seconds_per_page(path.read_bytes()).items():
             say(f"| {path.name} | {name} | {seconds * 1000:.1f} |")
+    preview_at_scale(say, args.posts, 20)
     say("")
     (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))

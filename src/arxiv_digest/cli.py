@@ -17,7 +17,6 @@ from typing import Any, TypeVar
 import click
 
 from arxiv_digest import __version__
-from arxiv_digest.build import build_site
 from arxiv_digest.config import Config, load_config
 from arxiv_digest.errors import EXIT_FAILURE, EXIT_INCOMPLETE, BadInputError, DigestError
 from arxiv_digest.preview import build_preview, serve_directory
@@ -147,6 +146,9 @@ def build(
             "OPENAI_API_KEY is not set; export your model provider's key, e.g."
             " `export OPENAI_API_KEY=sk-...`"
         )
+    # Imported here: the SDKs it pulls in take most of a second, which `preview` need not pay.
+    from arxiv_digest.build import build_site
+
     report = build_site(days, config, api_key, _say)
     for day in report.days:
         if day.post_path is not None:

@@ -18,15 +18,8 @@ import jinja2
 from arxiv_digest import llm, pdfsource, pdftext
 from arxiv_digest.config import Config
 from arxiv_digest.errors import DigestError, PdfError
-from arxiv_digest.llm import (
-    ANALYSIS,
-    TRANSLATION,
-    AnswerError,
-    ChatModel,
-    RateLimited,
-    TransientError,
-)
-from arxiv_digest.models import Enrichment, Paper
+from arxiv_digest.llm import AnswerError, ChatModel, RateLimited, TransientError
+from arxiv_digest.models import ANALYSIS, TRANSLATION, Enrichment, Gap, Paper, Usage
 from arxiv_digest.pacing import AdaptiveLimit
 from arxiv_digest.pdfsource import PdfSource
 from arxiv_digest.render import Prompt, prompt_sha256, render_prompt
@@ -37,31 +30,6 @@ Progress = Callable[[str], None]
 # waiting longer than this between tries.
 _MAX_THROTTLES = 50
 _MAX_WAIT_SECONDS = 60.0
-
-
-@dataclass(frozen=True)
-class Gap:
-    """A task that did not succeed for a paper, and why."""
-
-    arxiv_id: str
-    task: str
-    reason: str
-
-
-@dataclass
-class Usage:
-    """What the model was asked, and what the cache answered instead."""
-
-    model_requests: int = 0
-    cache_hits: int = 0
-    tokens_in: int = 0
-    tokens_out: int = 0
-
-    def add(self, other: Usage) -> None:
-        self.model_requests += other.model_requests
-        self.cache_hits += other.cache_hits
-        self.tokens_in += other.tokens_in
-        self.tokens_out += other.tokens_out
 
 
 @dataclass

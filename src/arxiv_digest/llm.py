@@ -19,10 +19,8 @@ from openai.types.chat import ChatCompletion
 
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.errors import ModelError
+from arxiv_digest.models import ANALYSIS
 from arxiv_digest.render import Prompt
-
-TRANSLATION = "translation"
-ANALYSIS = "analysis"
 
 _TRANSIENT_STATUS = {408, 409}
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")

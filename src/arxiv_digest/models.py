@@ -8,6 +8,10 @@ from datetime import UTC, date, datetime
 
 _VERSION_SUFFIX = re.compile(r"v\d+$")
 
+TRANSLATION = "translation"
+ANALYSIS = "analysis"
+"""The two tasks the model does for each paper."""
+
 
 @dataclass(frozen=True)
 class Window:
@@ -50,6 +54,31 @@ class Enrichment:
 
     translation: str | None = None
     analysis: str | None = None
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A task that did not succeed for a paper, and why."""
+
+    arxiv_id: str
+    task: str
+    reason: str
+
+
+@dataclass
+class Usage:
+    """What the model was asked, and what the cache answered instead."""
+
+    model_requests: int = 0
+    cache_hits: int = 0
+    tokens_in: int = 0
+    tokens_out: int = 0
+
+    def add(self, other: Usage) -> None:
+        self.model_requests += other.model_requests
+        self.cache_hits += other.cache_hits
+        self.tokens_in += other.tokens_in
+        self.tokens_out += other.tokens_out
 
 
 @dataclass(frozen=True)

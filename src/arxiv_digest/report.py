@@ -8,8 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from arxiv_digest.config import LlmSettings
-from arxiv_digest.enrich import Gap, Usage
-from arxiv_digest.llm import ANALYSIS
+from arxiv_digest.models import ANALYSIS, Gap, Usage
 
 # An analysis failing now and then is a PDF problem; this many at once is the provider's.
 _MANY_FAILED_ANALYSES = 3
