@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
+from typing import Any
 
-from tests.standins import FeedPaper, make_pdf
+from tests.standins import Answerer, FeedPaper, make_pdf
 
 DAY = "2026-02-13"
 
@@ -108,6 +110,18 @@ def model_answers() -> dict[tuple[str, str], str]:
     answers[("2602.20003v1", "analysis")] = f"\n```markdown\n{ANALYSES['2602.20003v1']}\n```\n"
     answers[("2602.20001v1", "translation")] = f"\n\n  {TRANSLATIONS['2602.20001v1']}  \n"
     return answers
+
+
+def slow_analyses(seconds: float) -> Answerer:
+    """Canned answers, the analyses only after `seconds`: a build to interrupt midway."""
+    answers = model_answers()
+
+    def answer(arxiv_id: str, task: str, request: dict[str, Any]) -> str:
+        if task == "analysis":
+            time.sleep(seconds)
+        return answers[(arxiv_id, task)]
+
+    return answer
 
 
 def paper_pdf(paper: FeedPaper, body_lines: int = 40) -> bytes:

@@ -239,14 +239,7 @@ def test_cache_lives_where_configured(site: Site, tmp_path: Path) -> None:
 
 
 def test_a_killed_run_resumes_from_the_cache(site: Site) -> None:
-    answers = corpus.model_answers()
-
-    def slow_analyses(arxiv_id: str, task: str, request: dict[str, object]) -> str:
-        if task == "analysis":
-            time.sleep(30)
-        return answers[(arxiv_id, task)]
-
-    site.model.answerer = slow_analyses
+    site.model.answerer = corpus.slow_analyses(30)
     process = site.start_digest("build", "--date", corpus.DAY)
     cache = site.root / ".digest-cache.sqlite3"
     deadline = time.monotonic() + 30

@@ -77,14 +77,7 @@ def test_encrypted_and_huge_pdfs(site: Site) -> None:
 
 
 def test_sigint_leaves_no_post_and_a_rerun_resumes(site: Site) -> None:
-    answers = corpus.model_answers()
-
-    def slow_analyses(arxiv_id: str, task: str, request: dict[str, object]) -> str:
-        if task == "analysis":
-            time.sleep(20)
-        return answers[(arxiv_id, task)]
-
-    site.model.answerer = slow_analyses
+    site.model.answerer = corpus.slow_analyses(20)
     process = site.start_digest("build", "--date", corpus.DAY)
     deadline = time.monotonic() + 30
     while (
