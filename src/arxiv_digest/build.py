@@ -105,7 +105,7 @@ async def build(
         report.days.append(_day_report(window, selection, entries, enricher, path, changed))
     report.arxiv_requests = services.source.requests_made
     report.pdf_downloads = enricher.stats.pdf_downloads
-    report.peak_concurrent_requests = enricher.stats.peak_concurrent_requests
+    report.peak_concurrent_requests = enricher.peak_concurrent_requests
     report.elapsed_seconds = time.monotonic() - started
     return report
 

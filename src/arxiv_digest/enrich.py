@@ -37,7 +37,6 @@ class EnrichStats:
     by_paper: dict[str, Usage] = field(default_factory=dict)
     """Usage by arXiv id."""
     pdf_downloads: int = 0
-    peak_concurrent_requests: int = 0
     gaps: list[Gap] = field(default_factory=list)
 
     def usage(self, arxiv_ids: Iterable[str] | None = None) -> Usage:
@@ -63,6 +62,10 @@ class Enricher:
         self._limit = AdaptiveLimit(self.config.llm.concurrency)
         self._download_slots = asyncio.Semaphore(self.config.pdf.concurrency)
         self._extraction_slots = asyncio.Semaphore(os.cpu_count() or 1)
+
+    @property
+    def peak_concurrent_requests(self) -> int:
+        return self._limit.peak_in_flight
 
     async def enrich(self, papers: Sequence[Paper]) -> dict[str, Enrichment]:
         """Enrichments by arXiv id. A ModelError (bad key, unknown model) stops everything."""
@@ -165,7 +168,6 @@ class Enricher:
                     self._limit.succeeded()
                     break
             await asyncio.sleep(wait_seconds)
-        self.stats.peak_concurrent_requests = self._limit.peak_in_flight
         usage.tokens_in += completion.tokens_in
         usage.tokens_out += completion.tokens_out
         return completion

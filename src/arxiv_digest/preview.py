@@ -65,7 +65,6 @@ class PreviewResult:
     rendered: int
     """Post pages rendered this time (the others were unchanged)."""
     removed: int
-    output_dir: Path
 
 
 class _MathPattern(InlineProcessor):
@@ -143,9 +142,7 @@ def build_preview(posts_dir: Path, output_dir: Path, templates_dir: Path) -> Pre
         "posts": [asdict(summary) for summary in summaries],
     }
     write_atomically(manifest_path, json.dumps(manifest, ensure_ascii=False, indent=1) + "\n")
-    return PreviewResult(
-        posts=len(summaries), rendered=rendered, removed=len(removed), output_dir=output_dir
-    )
+    return PreviewResult(posts=len(summaries), rendered=rendered, removed=len(removed))
 
 
 def _post_files(posts_dir: Path) -> Iterator[Path]:
