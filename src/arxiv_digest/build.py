@@ -1,56 +1,76 @@
-"""The daily pipeline: fetch → select → enrich → render → write, for one or more dates."""
+"""The daily pipeline: fetch → select → enrich → record → post, for one or more dates;
+and the posts rendered again from their records alone.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+import jinja2
+
+from arxiv_digest import jekyll
 from arxiv_digest.config import Config
-from arxiv_digest.enrich import Enricher, Progress
-from arxiv_digest.errors import FetchError, WriteError
-from arxiv_digest.fetch import ArxivSource
-from arxiv_digest.llm import ChatModel, OpenAIChatModel
-from arxiv_digest.models import Paper, Post, PostEntry, Window
-from arxiv_digest.pdfsource import HttpPdfSource, PdfSource
-from arxiv_digest.render import post_context, render_post, shown_ids, template_environment
+from arxiv_digest.enrich import Enricher, Need, Outcome, plan
+from arxiv_digest.errors import BadInputError
+from arxiv_digest.execute import Executor
+from arxiv_digest.models import Answer, Gap, Paper, Window
+from arxiv_digest.record import (
+    SCHEMA,
+    DayRecord,
+    NotShown,
+    RecordWindow,
+    ShownPaper,
+    read_record,
+    record_path,
+    write_record,
+)
+from arxiv_digest.render import post_context, render_post, template_environment
 from arxiv_digest.report import DayReport, RunReport
 from arxiv_digest.select import Selection, select
 from arxiv_digest.store import Store
+from arxiv_digest.tasks import TASKS
 from arxiv_digest.window import window_for
 from arxiv_digest.write import check_writable, write_atomically
+
+if TYPE_CHECKING:  # the real sources import the arXiv client and httpx2, which take time
+    from arxiv_digest.fetch import PaperSource
+    from arxiv_digest.pdfsource import TextSource
+
+Progress = Callable[[str], None]
 
 
 @dataclass
 class Services:
     """The pipeline's I/O, handed in so that tests and benchmarks can choose it."""
 
-    source: ArxivSource
-    model: ChatModel
-    pdfs: PdfSource
+    source: PaperSource
+    executor: Executor
+    texts: TextSource
     store: Store
-
-
-def post_path(config: Config, day: date) -> Path:
-    return config.output.posts_dir / f"{day.isoformat()}-arxiv.md"
 
 
 async def build(
     days: Sequence[date], config: Config, services: Services, progress: Progress
 ) -> RunReport:
-    """Build the post of every day in `days`, with one arXiv query over their whole span.
+    """Build the record and post of every day in `days`, with one arXiv query over their span.
 
-    An existing post is the record of what a day has shown: every paper in it is
-    kept, so refreshing a day only adds papers that were announced late.
+    A day's record is what it has shown: every paper in it is kept, in the version
+    shown, with its recorded answers, so refreshing a day only adds papers that
+    were announced late and asks only for answers it still lacks.
     """
     started = time.monotonic()
+    check_writable(config.output.records_dir, "output.records_dir")
     check_writable(config.output.posts_dir, "output.posts_dir")
     windows = [
         window_for(day, config.window.anchor_time, config.window.zone) for day in sorted(set(days))
     ]
+    previous = {window.day: _previous_record(config, window.day) for window in windows}
     span_start = min(window.start for window in windows)
     span_end = max(window.end for window in windows)
     progress(
@@ -58,133 +78,192 @@ async def build(
         f" {span_start:%Y-%m-%d %H:%M} — {span_end:%Y-%m-%d %H:%M} ({config.window.timezone})"
     )
     papers = await asyncio.to_thread(services.source.fetch_submitted, span_start, span_end)
-    services.store.save_papers(papers)
-    shown_before = await _papers_shown_before(windows, config, services, papers)
-    selections = [
-        select(papers, window, config.arxiv.categories, config.filter, shown_before[window.day])
-        for window in windows
-    ]
-    for window, selection in zip(windows, selections, strict=True):
+    selections = {
+        window.day: _select(papers, window, config, previous[window.day]) for window in windows
+    }
+    for window in windows:
+        selection = selections[window.day]
         progress(
-            f"{window.day}: {len(selection.in_window)} papers in the window,"
+            f"{window.day}: {selection.in_window} papers in the window,"
             f" {len(selection.shown)} to show ({len(selection.new)} new)"
         )
 
     templates = template_environment(config.output.templates_dir)
     enricher = Enricher(
-        model=services.model,
+        executor=services.executor,
         store=services.store,
-        pdfs=services.pdfs,
+        texts=services.texts,
         templates=templates,
-        config=config,
+        settings=config.llm,
         progress=progress,
     )
-    enrichments = await enricher.enrich([p for s in selections for p in s.shown])
+    outcomes = await enricher.enrich(_needs(selections.values(), previous.values()))
 
     report = RunReport()
-    written: set[Path] = set()
-    for window, selection in zip(windows, selections, strict=True):
-        entries = tuple(
-            PostEntry(paper=paper, enrichment=enrichments[paper.arxiv_id])
-            for paper in selection.shown
-        )
-        path: Path | None = None
-        changed = False
-        if entries:
-            post = Post(window=window, fetched_count=len(selection.in_window), entries=entries)
-            text = render_post(
-                templates, post_context(post, config.arxiv.categories, config.window.timezone)
-            )
-            path = post_path(config, window.day)
-            if path in written:
-                raise WriteError(f"{path}: two posts of this run would be written there")
-            written.add(path)
-            changed = write_atomically(path, text)
-        else:
-            progress(f"{window.day}: no papers in the window; nothing written")
-        report.days.append(_day_report(window, selection, entries, enricher, path, changed))
+    for window in windows:
+        selection = selections[window.day]
+        record = assemble(window, config, selection, previous[window.day], outcomes)
+        # The record first: the post is a view of it, and never the other way round.
+        write_record(config.output.records_dir, record)
+        path, changed = write_post(record, config, templates)
+        if path is None:
+            progress(f"{window.day}: no papers to show; only the record is written")
+        usage = enricher.stats.usage(paper.arxiv_id for paper in selection.shown)
+        report.days.append(DayReport.of(record, len(selection.new), usage, path, changed))
     report.arxiv_requests = services.source.requests_made
-    report.pdf_downloads = enricher.stats.pdf_downloads
-    report.peak_concurrent_requests = enricher.peak_concurrent_requests
+    report.pdf_downloads = services.texts.downloads
+    report.peak_concurrent_requests = services.executor.peak_in_flight
     report.elapsed_seconds = time.monotonic() - started
     return report
 
 
-async def _papers_shown_before(
-    windows: list[Window], config: Config, services: Services, fetched: list[Paper]
-) -> dict[date, list[Paper]]:
-    """For each day, the papers its existing post shows, as they were shown."""
-    fetched_by_id = {paper.arxiv_id: paper for paper in fetched}
-    shown: dict[date, list[str]] = {}
-    for window in windows:
-        try:
-            shown[window.day] = shown_ids(post_path(config, window.day).read_text("utf-8"))
-        except FileNotFoundError:
-            shown[window.day] = []
-        except (OSError, UnicodeDecodeError) as error:
-            raise WriteError(f"{post_path(config, window.day)}: cannot be read ({error})") from None
-    known: dict[str, Paper] = {}
-    missing = []
-    for arxiv_id in (i for ids in shown.values() for i in ids):
-        paper = services.store.paper(arxiv_id) or fetched_by_id.get(arxiv_id)
-        if paper is None:
-            missing.append(arxiv_id)
-        else:
-            known[arxiv_id] = paper
-    if missing:
-        # Neither in the cache nor in this fetch: ask arXiv for exactly those versions.
-        found = await asyncio.to_thread(services.source.fetch_ids, missing)
-        services.store.save_papers(found)
-        known.update((paper.arxiv_id, paper) for paper in found)
-        lost = [arxiv_id for arxiv_id in missing if arxiv_id not in known]
-        if lost:
-            raise FetchError(
-                f"papers shown in existing posts could not be found again: {', '.join(lost)}"
-            )
-    return {day: [known[arxiv_id] for arxiv_id in ids] for day, ids in shown.items()}
+def _previous_record(config: Config, day: date) -> DayRecord | None:
+    """The day's record; a post without one was written by another tool and is imported first."""
+    record = read_record(record_path(config.output.records_dir, day))
+    post = jekyll.post_path(config.output.posts_dir, day)
+    if record is None and post.exists():
+        raise BadInputError(
+            f"{post} has no record in {config.output.records_dir}; adopt it with"
+            f" `digest import {post}` (or delete the post to build the day afresh)"
+        )
+    return record
 
 
-def _day_report(
-    window: Window,
-    selection: Selection,
-    entries: tuple[PostEntry, ...],
-    enricher: Enricher,
-    path: Path | None,
-    changed: bool,
-) -> DayReport:
-    ids = {paper.arxiv_id for paper in selection.shown}
-    return DayReport(
-        day=window.day,
-        in_window=len(selection.in_window),
-        new=len(selection.new),
-        shown=len(entries),
-        complete=sum(
-            1
-            for entry in entries
-            if entry.enrichment.translation is not None and entry.enrichment.analysis is not None
-        ),
-        usage=enricher.stats.usage(ids),
-        post_path=path,
-        changed=changed,
-        gaps=tuple(gap for gap in enricher.stats.gaps if gap.arxiv_id in ids),
+def _select(
+    papers: Iterable[Paper], window: Window, config: Config, previous: DayRecord | None
+) -> Selection:
+    return select(
+        papers,
+        window,
+        config.arxiv.categories,
+        config.filter,
+        shown_before=[shown.paper for shown in previous.papers] if previous else (),
+        seen_before=[left.paper for left in previous.not_shown] if previous else (),
+        counted_before=previous.in_window if previous else 0,
     )
 
 
+def _needs(selections: Iterable[Selection], previous: Iterable[DayRecord | None]) -> list[Need]:
+    """The answers that no record holds yet, each once."""
+    recorded = {
+        shown.paper.arxiv_id: shown.answers
+        for record in previous
+        if record is not None
+        for shown in record.papers
+    }
+    shown = {paper.arxiv_id: paper for selection in selections for paper in selection.shown}
+    return plan((paper, recorded.get(arxiv_id, {})) for arxiv_id, paper in shown.items())
+
+
+def assemble(
+    window: Window,
+    config: Config,
+    selection: Selection,
+    previous: DayRecord | None,
+    outcomes: Mapping[tuple[str, str], Outcome],
+) -> DayRecord:
+    """The day's new record: what it shows with every answer and gap, and what it does not."""
+    recorded = (
+        {shown.paper.arxiv_id: shown.answers for shown in previous.papers} if previous else {}
+    )
+    papers = []
+    for paper in selection.shown:
+        answers = dict(recorded.get(paper.arxiv_id, {}))
+        gaps = {}
+        for task in TASKS:
+            outcome = outcomes.get((paper.arxiv_id, task.name))
+            if task.name in answers or outcome is None:
+                continue
+            if isinstance(outcome, Answer):
+                answers[task.name] = outcome
+            elif isinstance(outcome, Gap):
+                gaps[task.name] = outcome.reason
+        papers.append(ShownPaper(paper=paper, answers=_in_task_order(answers), gaps=gaps))
+    return DayRecord(
+        schema=SCHEMA,
+        day=window.day,
+        window=RecordWindow(timezone=config.window.timezone, start=window.start, end=window.end),
+        in_window=selection.in_window,
+        papers=tuple(papers),
+        not_shown=tuple(NotShown(paper=paper, reason=why) for paper, why in selection.not_shown),
+        imported_from=previous.imported_from if previous else None,
+    )
+
+
+def _in_task_order(answers: dict[str, Answer]) -> dict[str, Answer]:
+    """The same answers in the registry's order (others, from a newer version, after it)."""
+    order = {task.name: index for index, task in enumerate(TASKS)}
+    return dict(sorted(answers.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
+
+
+def write_post(
+    record: DayRecord, config: Config, templates: jinja2.Environment
+) -> tuple[Path | None, bool]:
+    """Render the day's post from its record alone: its path (None for a day that shows
+    nothing, which has no post) and whether its bytes changed."""
+    if not record.papers:
+        return None, False
+    text = render_post(templates, post_context(record, config.arxiv.categories))
+    path = jekyll.post_path(config.output.posts_dir, record.day)
+    return path, write_atomically(path, text)
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    records: int
+    written: list[Path]
+
+
+def render_records(days: Sequence[date] | None, config: Config) -> RenderResult:
+    """Render the posts of `days` (every record when None) again from their records.
+
+    No network, no key, no model: after a template change, every post follows.
+    Every record is read and checked before any post is written.
+    """
+    records_dir = config.output.records_dir
+    if days is None:
+        paths = sorted(records_dir.glob("*.json")) if records_dir.is_dir() else []
+    else:
+        paths = [record_path(records_dir, day) for day in sorted(set(days))]
+    records = []
+    for path in paths:
+        record = read_record(path)
+        if record is None:
+            raise BadInputError(f"{path}: no such record; build or import that day first")
+        records.append(record)
+    check_writable(config.output.posts_dir, "output.posts_dir")
+    templates = template_environment(config.output.templates_dir)
+    written = []
+    for record in records:
+        post, changed = write_post(record, config, templates)
+        if post is not None and changed:
+            written.append(post)
+    return RenderResult(records=len(records), written=written)
+
+
 def build_site(days: Sequence[date], config: Config, api_key: str, progress: Progress) -> RunReport:
-    """Build the posts of `days` with the real arXiv, PDF host and model of `config`."""
+    """Build the days with the real arXiv, PDF host and model of `config`."""
+    # Imported here: the SDKs take most of a second, which `render` and `preview` need not pay.
+    from arxiv_digest.execute import PacedExecutor
+    from arxiv_digest.fetch import ArxivSource
+    from arxiv_digest.llm import OpenAIChatModel
+    from arxiv_digest.pdfsource import HttpPdfSource
 
     async def run() -> RunReport:
         model = OpenAIChatModel(config.llm, api_key)
-        pdfs = HttpPdfSource(config.arxiv.pdf_url, config.pdf)
+        texts = HttpPdfSource(config.arxiv.pdf_url, config.pdf)
         store = Store.open(config.cache.path)
         try:
             services = Services(
-                source=ArxivSource(config.arxiv), model=model, pdfs=pdfs, store=store
+                source=ArxivSource(config.arxiv),
+                executor=PacedExecutor(model, config.llm),
+                texts=texts,
+                store=store,
             )
             return await build(days, config, services, progress)
         finally:
             await model.close()
-            await pdfs.close()
+            await texts.close()
             store.close()
 
     return asyncio.run(run())

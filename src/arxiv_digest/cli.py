@@ -18,16 +18,19 @@ import click
 
 from arxiv_digest import __version__
 from arxiv_digest.config import Config, load_config
-from arxiv_digest.errors import EXIT_FAILURE, EXIT_INCOMPLETE, BadInputError, DigestError
+from arxiv_digest.errors import (
+    EXIT_BAD_INPUT,
+    EXIT_FAILURE,
+    EXIT_INCOMPLETE,
+    BadInputError,
+    DigestError,
+)
 from arxiv_digest.preview import build_preview, serve_directory
 from arxiv_digest.report import RunReport
+from arxiv_digest.window import DEFAULT_REFRESH_DAYS, FIRST_ARXIV_DAY, with_refresh
 from arxiv_digest.write import write_atomically
 
 F = TypeVar("F", bound=Callable[..., Any])
-_FIRST_ARXIV_DAY = date(1991, 8, 1)
-# Late announcements: a Thursday-afternoon submission (US Eastern) appears on Sunday evening,
-# three windows later, and holidays defer mailings by a few days more.
-DEFAULT_REFRESH_DAYS = 10
 
 
 class _Redactor:
@@ -194,13 +197,7 @@ def _days(
         if end < start:
             raise BadInputError(f"--from {start} is after --to {end}; swap them")
         chosen.update(start + timedelta(days=n) for n in range((end - start).days + 1))
-    if not chosen:
-        chosen = {today}
-    if refresh_days:
-        chosen.update(
-            day - timedelta(days=n) for day in list(chosen) for n in range(1, refresh_days + 1)
-        )
-    return sorted(day for day in chosen if day >= _FIRST_ARXIV_DAY)
+    return with_refresh(chosen or {today}, refresh_days or 0)
 
 
 def _parse_day(text: str, option: str, today: date) -> date:
@@ -212,7 +209,7 @@ def _parse_day(text: str, option: str, today: date) -> date:
         ) from None
     if day > today:
         raise BadInputError(f"{option} {day} is in the future (today is {today})")
-    if day < _FIRST_ARXIV_DAY:
+    if day < FIRST_ARXIV_DAY:
         raise BadInputError(f"{option} {day} is before arXiv existed (August 1991)")
     return day
 
@@ -226,6 +223,57 @@ def _publish_report(report: RunReport, config: Config, report_path: Path | None)
         # GitHub Actions shows this file's Markdown on the run's page.
         with Path(summary).open("a", encoding="utf-8") as stream:
             stream.write(_redact(report.to_markdown(config.llm)))
+
+
+@main.command()
+@click.option(
+    "--date",
+    "dates",
+    metavar="YYYY-MM-DD",
+    multiple=True,
+    help="A day to render. Repeatable. Default: every day that has a record.",
+)
+@click.option("--from", "first", metavar="YYYY-MM-DD", help="Render every day from this one...")
+@click.option("--to", "last", metavar="YYYY-MM-DD", help="...to this one (default: today).")
+@_common_options
+@_reports_errors
+def render(dates: tuple[str, ...], first: str | None, last: str | None, config_path: Path) -> None:
+    """Render posts again from their records: no network, no key, no model request."""
+    from arxiv_digest.build import render_records
+
+    config = load_config(config_path)
+    chosen = _days(dates, first, last, None, _today(config)) if dates or first or last else None
+    result = render_records(chosen, config)
+    for path in result.written:
+        click.echo(str(path))
+    _say(
+        f"Rendered {result.records} {'record' if result.records == 1 else 'records'}:"
+        f" {len(result.written)} {'post' if len(result.written) == 1 else 'posts'} changed"
+    )
+
+
+@main.command(name="import")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path, dir_okay=False))
+@_common_options
+@_reports_errors
+def import_(paths: tuple[Path, ...], config_path: Path) -> None:
+    """Adopt existing posts: read them into day records (default: every post without one)."""
+    from arxiv_digest.importer import import_posts
+
+    config = load_config(config_path)
+    result = import_posts(list(paths) or None, config)
+    for path in result.imported:
+        click.echo(str(path))
+    for line in result.skipped:
+        _say(f"Skipped {line}")
+    for line in result.failed:
+        _say(f"Not imported: {line}")
+    _say(
+        f"Imported {len(result.imported)}, skipped {len(result.skipped)},"
+        f" failed {len(result.failed)}; then `digest render` writes the posts from the records"
+    )
+    if result.failed:
+        sys.exit(EXIT_BAD_INPUT)
 
 
 @main.command()

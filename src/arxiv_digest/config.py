@@ -135,6 +135,7 @@ class PdfSettings(_Section):
 
 
 class OutputSettings(_Section):
+    records_dir: Path = Path("_records")
     posts_dir: Path = Path("_posts")
     templates_dir: Path = Path("templates")
 
@@ -204,6 +205,7 @@ def _resolve_paths(config: Config, base_dir: Path) -> Config:
         update={
             "output": config.output.model_copy(
                 update={
+                    "records_dir": absolute(config.output.records_dir),
                     "posts_dir": absolute(config.output.posts_dir),
                     "templates_dir": absolute(config.output.templates_dir),
                 }

@@ -1,42 +1,73 @@
-"""Enrich stage: a translation and an analysis for every shown paper.
+"""Enrich stage: the answers the shown papers still lack, as plan → execute → accept.
 
-All model requests run concurrently up to `llm.concurrency`; the PDF downloads
-and text extraction of the analyses overlap with the translations. Every
-accepted answer goes to the store at once, so a rerun asks only for what is missing.
+- plan: which (paper, task) pairs have no answer in the day's record yet. A
+  recorded answer is final: it is never asked for again, whatever the cache holds.
+- execute: the prompt of each need is rendered (after fetching the paper's text
+  when the task needs it) and looked up in the cache; only a miss reaches the
+  executor, which sends it to the model.
+- accept: the task's checks; a usable answer goes to the cache at once, so an
+  interrupted run resumes where it stopped; an unusable one is asked again, up
+  to `llm.max_attempts`, and then becomes a gap with its reason.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import jinja2
 
-from arxiv_digest import llm, pdfsource, pdftext
-from arxiv_digest.config import Config
+from arxiv_digest import pdftext
+from arxiv_digest.config import LlmSettings
 from arxiv_digest.errors import DigestError, PdfError
-from arxiv_digest.llm import AnswerError, ChatModel, RateLimited, TransientError
-from arxiv_digest.models import ANALYSIS, TRANSLATION, Enrichment, Gap, Paper, Usage
-from arxiv_digest.pacing import AdaptiveLimit
-from arxiv_digest.pdfsource import PdfSource
+from arxiv_digest.execute import Completion, Executor
+from arxiv_digest.models import Answer, Gap, Paper, Usage
 from arxiv_digest.render import Prompt, prompt_sha256, render_prompt
 from arxiv_digest.store import AnswerKey, Store, StoredText
+from arxiv_digest.tasks import TASKS, AnswerError, Task
+
+if TYPE_CHECKING:
+    from arxiv_digest.pdfsource import TextSource
 
 Progress = Callable[[str], None]
-# A 429 says "later", not "failed": retried far more often than other faults, and never
-# waiting longer than this between tries.
-_MAX_THROTTLES = 50
-_MAX_WAIT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Need:
+    """An answer a shown paper lacks."""
+
+    paper: Paper
+    task: Task
+
+
+def plan(
+    shown: Iterable[tuple[Paper, Mapping[str, Answer]]], tasks: Sequence[Task] = TASKS
+) -> list[Need]:
+    """One need for each shown paper and task without a recorded answer."""
+    return [
+        Need(paper, task) for paper, answers in shown for task in tasks if task.name not in answers
+    ]
+
+
+def accept(task: Task, key: AnswerKey, completion: Completion, settings: LlmSettings) -> Answer:
+    """The answer to record, if `completion` passes the task's checks; else AnswerError."""
+    text = task.check(completion.text, require_chinese=settings.require_chinese)
+    return Answer(
+        text=text,
+        model=key.model,
+        prompt_sha256=key.prompt_sha256,
+        tokens_in=completion.tokens_in,
+        tokens_out=completion.tokens_out,
+    )
 
 
 @dataclass
 class EnrichStats:
     by_paper: dict[str, Usage] = field(default_factory=dict)
     """Usage by arXiv id."""
-    pdf_downloads: int = 0
     gaps: list[Gap] = field(default_factory=list)
 
     def usage(self, arxiv_ids: Iterable[str] | None = None) -> Usage:
@@ -48,130 +79,90 @@ class EnrichStats:
         return total
 
 
+Outcome = Answer | Gap
+
+
 @dataclass
 class Enricher:
-    model: ChatModel
+    executor: Executor
     store: Store
-    pdfs: PdfSource
+    texts: TextSource
     templates: jinja2.Environment
-    config: Config
+    settings: LlmSettings
     progress: Progress
     stats: EnrichStats = field(default_factory=EnrichStats)
 
-    def __post_init__(self) -> None:
-        self._limit = AdaptiveLimit(self.config.llm.concurrency)
-        self._download_slots = asyncio.Semaphore(self.config.pdf.concurrency)
-        self._extraction_slots = asyncio.Semaphore(os.cpu_count() or 1)
+    async def enrich(self, needs: Sequence[Need]) -> dict[tuple[str, str], Outcome]:
+        """The outcome of every need, by (arXiv id, task name).
 
-    @property
-    def peak_concurrent_requests(self) -> int:
-        return self._limit.peak_in_flight
-
-    async def enrich(self, papers: Sequence[Paper]) -> dict[str, Enrichment]:
-        """Enrichments by arXiv id. A ModelError (bad key, unknown model) stops everything."""
+        A ModelError (bad key, unknown model) stops everything.
+        """
         try:
             async with asyncio.TaskGroup() as group:
-                translations = [group.create_task(self._translation(paper)) for paper in papers]
-                analyses = [group.create_task(self._analysis(paper)) for paper in papers]
+                running = [group.create_task(self._fulfil(need)) for need in needs]
         except* DigestError as failures:
             # The first fatal error is the one to report; the others are its echoes.
             raise failures.exceptions[0] from None
         return {
-            paper.arxiv_id: Enrichment(translation=translation.result(), analysis=analysis.result())
-            for paper, translation, analysis in zip(papers, translations, analyses, strict=True)
+            (need.paper.arxiv_id, need.task.name): task.result()
+            for need, task in zip(needs, running, strict=True)
         }
 
-    async def _translation(self, paper: Paper) -> str | None:
-        prompt = render_prompt(self.templates, TRANSLATION, paper)
-        return await self._answer(paper, TRANSLATION, prompt)
-
-    async def _analysis(self, paper: Paper) -> str | None:
-        try:
-            stored = await self._paper_text(paper)
-        except PdfError as error:
-            self._gap(paper, ANALYSIS, str(error).removeprefix(f"{paper.arxiv_id}: "))
-            return None
-        text = pdftext.model_input(stored.text, self.config.llm.max_input_chars)
-        if not text:
-            self._gap(paper, ANALYSIS, "the PDF has no extractable text")
-            return None
-        prompt = render_prompt(self.templates, ANALYSIS, paper, text)
-        return await self._answer(paper, ANALYSIS, prompt)
-
-    async def _paper_text(self, paper: Paper) -> StoredText:
-        stored = self.store.text(paper.arxiv_id, pdftext.EXTRACTOR)
-        if stored is not None:
-            return stored
-        async with self._download_slots:
-            pdf_bytes = await self.pdfs.fetch(paper.arxiv_id)
-            self.stats.pdf_downloads += 1
-        async with self._extraction_slots:
-            stored = await pdfsource.extract(paper.arxiv_id, pdf_bytes, self.config.pdf)
-        self.store.save_text(paper.arxiv_id, pdftext.EXTRACTOR, stored)
-        return stored
-
-    async def _answer(self, paper: Paper, task: str, prompt: Prompt) -> str | None:
-        key = AnswerKey(
-            paper.arxiv_id, task, self.model.name, prompt_sha256(prompt, self.model.name)
-        )
+    async def _fulfil(self, need: Need) -> Outcome:
+        paper, task = need.paper, need.task
         usage = self.stats.by_paper.setdefault(paper.arxiv_id, Usage())
+        try:
+            prompt = await self._prompt(need)
+        except PdfError as error:
+            return self._gap(need, str(error).removeprefix(f"{paper.arxiv_id}: "))
+        if prompt is None:
+            return self._gap(need, "the PDF has no extractable text")
+        key = AnswerKey(
+            paper.arxiv_id,
+            task.name,
+            self.executor.model_name,
+            prompt_sha256(prompt, self.executor.model_name),
+        )
         cached = self.store.answer(key)
         if cached is not None:
             usage.cache_hits += 1
-            self.progress(f"{paper.arxiv_id} {task}: cached")
+            self.progress(f"{paper.arxiv_id} {task.name}: cached")
             return cached
         reason = ""
-        for attempt in range(1, self.config.llm.max_attempts + 1):
+        for attempt in range(1, self.settings.max_attempts + 1):
             started = time.monotonic()
             try:
-                completion = await self._request(prompt, usage)
-                answer = llm.check(
-                    task, completion.text, require_chinese=self.config.llm.require_chinese
-                )
+                completion = await self.executor.complete(prompt, usage)
+                answer = accept(task, key, completion, self.settings)
             except AnswerError as error:
                 reason = str(error)
-                self.progress(f"{paper.arxiv_id} {task}: attempt {attempt} failed: {reason}")
+                self.progress(f"{paper.arxiv_id} {task.name}: attempt {attempt} failed: {reason}")
                 continue
-            self.store.save_answer(key, answer, completion.tokens_in, completion.tokens_out)
+            self.store.save_answer(key, answer)
             elapsed_seconds = time.monotonic() - started
-            self.progress(f"{paper.arxiv_id} {task}: done in {elapsed_seconds:.1f} s")
+            self.progress(f"{paper.arxiv_id} {task.name}: done in {elapsed_seconds:.1f} s")
             return answer
-        self._gap(paper, task, f"{reason} after {self.config.llm.max_attempts} attempts")
-        return None
+        return self._gap(need, f"{reason} after {self.settings.max_attempts} attempts")
 
-    async def _request(self, prompt: Prompt, usage: Usage) -> llm.Completion:
-        """One answer, retrying transient faults with backoff and 429s after Retry-After."""
-        failures = 0
-        throttles = 0
-        while True:
-            async with self._limit.slot():
-                usage.model_requests += 1
-                try:
-                    completion = await self.model.complete(prompt)
-                except RateLimited as error:
-                    self._limit.throttled()
-                    throttles += 1
-                    if throttles > _MAX_THROTTLES:
-                        raise
-                    wait_seconds = min(
-                        _MAX_WAIT_SECONDS,
-                        error.retry_after_seconds
-                        if error.retry_after_seconds is not None
-                        else 0.5 * 2**throttles,
-                    )
-                except TransientError:
-                    failures += 1
-                    if failures > self.config.llm.max_retries:
-                        raise
-                    wait_seconds = min(_MAX_WAIT_SECONDS, 0.5 * 2**failures)
-                else:
-                    self._limit.succeeded()
-                    break
-            await asyncio.sleep(wait_seconds)
-        usage.tokens_in += completion.tokens_in
-        usage.tokens_out += completion.tokens_out
-        return completion
+    async def _prompt(self, need: Need) -> Prompt | None:
+        """The prompt of `need`; None when its paper's PDF holds no text to send."""
+        if not need.task.needs_text:
+            return render_prompt(self.templates, need.task.template, need.paper)
+        stored = await self._paper_text(need.paper)
+        text = pdftext.model_input(stored.text, self.settings.max_input_chars)
+        if not text:
+            return None
+        return render_prompt(self.templates, need.task.template, need.paper, text)
 
-    def _gap(self, paper: Paper, task: str, reason: str) -> None:
-        self.stats.gaps.append(Gap(paper.arxiv_id, task, reason))
-        self.progress(f"{paper.arxiv_id} {task}: missing: {reason}")
+    async def _paper_text(self, paper: Paper) -> StoredText:
+        stored = self.store.text(paper.arxiv_id, self.texts.extractor)
+        if stored is None:
+            stored = await self.texts.text(paper.arxiv_id)
+            self.store.save_text(paper.arxiv_id, self.texts.extractor, stored)
+        return stored
+
+    def _gap(self, need: Need, reason: str) -> Gap:
+        gap = Gap(need.paper.arxiv_id, need.task.name, reason)
+        self.stats.gaps.append(gap)
+        self.progress(f"{gap.arxiv_id} {gap.task}: missing: {reason}")
+        return gap

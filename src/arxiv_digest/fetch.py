@@ -10,11 +10,10 @@ empty first page that is asked again rather than taken for a quiet day.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import arxiv
 import requests
@@ -22,7 +21,7 @@ from lxml import etree
 
 from arxiv_digest.config import ArxivSettings
 from arxiv_digest.errors import FetchError
-from arxiv_digest.models import Paper
+from arxiv_digest.models import Paper, is_arxiv_id
 from arxiv_digest.window import api_timestamp
 
 logger = logging.getLogger(__name__)
@@ -30,8 +29,6 @@ logger = logging.getLogger(__name__)
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
 _RETRYABLE_STATUS = {429, 500, 502, 503, 504}
-# New-style ids (2602.11910v1) and old-style ones (astro-ph/0601001v1, math.GT/0309136v2).
-_ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})v\d+$")
 
 
 class _TimeoutSession(requests.Session):
@@ -58,8 +55,17 @@ def search_query(categories: Iterable[str], start: datetime, end: datetime) -> s
     return f"({any_category}) AND submittedDate:[{api_timestamp(start)} TO {api_timestamp(end)}]"
 
 
+class PaperSource(Protocol):
+    """Where the papers of a time range come from."""
+
+    @property
+    def requests_made(self) -> int: ...
+
+    def fetch_submitted(self, start: datetime, end: datetime) -> list[Paper]: ...
+
+
 class ArxivSource:
-    """One shared arXiv client, so that the spacing between requests holds for the whole run."""
+    """The arXiv API, through one shared client, so that the spacing between requests holds for the whole run."""
 
     def __init__(
         self, settings: ArxivSettings, *, sleep: Callable[[float], None] = time.sleep
@@ -92,12 +98,11 @@ class ArxivSource:
             sort_order=arxiv.SortOrder.Ascending,
         )
         papers = _papers(self._all_results(search))
-        return [paper for paper in papers if start <= paper.published < end]
-
-    def fetch_ids(self, arxiv_ids: Iterable[str]) -> list[Paper]:
-        """The papers with these ids (with version), in one request per page."""
-        search = arxiv.Search(id_list=list(arxiv_ids), max_results=None)
-        return _papers(self._all_results(search))
+        return [
+            paper
+            for paper in papers
+            if paper.published is not None and start <= paper.published < end
+        ]
 
     def _all_results(self, search: arxiv.Search) -> list[arxiv.Result]:
         collected: list[arxiv.Result] = []
@@ -188,7 +193,7 @@ def _papers(results: list[arxiv.Result]) -> list[Paper]:
     for result in results:
         arxiv_id = result.get_short_id()
         # The id goes into URLs on a public page: anything but an arXiv id is refused.
-        if not _ARXIV_ID.match(arxiv_id):
+        if not is_arxiv_id(arxiv_id):
             logger.warning("skipped an entry with an invalid arXiv id: %r", arxiv_id[:80])
             continue
         papers.append(_paper_from_result(result))
@@ -204,4 +209,12 @@ def _paper_from_result(result: arxiv.Result) -> Paper:
         primary_category=result.primary_category,
         abstract=" ".join(result.summary.split()),
         published=result.published,
+        updated=result.updated,
+        comment=_one_line(result.comment),
+        journal_ref=_one_line(result.journal_ref),
+        doi=_one_line(result.doi),
     )
+
+
+def _one_line(text: str | None) -> str | None:
+    return " ".join(text.split()) or None if text else None

@@ -1,65 +1,24 @@
-"""The model: a small interface, its OpenAI-compatible implementation, and answer checks.
+"""The model behind any OpenAI-compatible endpoint, through the official SDK.
 
-A request either returns a `Completion` or raises: `ModelError` when no retry
-can help (bad key, unknown model), `RateLimited` on HTTP 429, `TransientError`
-on 5xx, timeouts and dropped connections, `AnswerError` when the answer is
-unusable. Retries and pacing are enrich's: it adapts its concurrency to 429s,
-which the SDK's own retries would hide, so the SDK is told not to retry.
+It meets `execute.ChatModel`: a completion, or one of the errors that interface
+names. Retries and pacing are the executor's: it adapts its concurrency to
+429s, which the SDK's own retries would hide, so the SDK is told not to retry.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Protocol
 
 import openai
 from openai.types.chat import ChatCompletion
 
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.errors import ModelError
-from arxiv_digest.models import ANALYSIS
+from arxiv_digest.execute import Completion, RateLimited, TransientError
 from arxiv_digest.render import Prompt
+from arxiv_digest.tasks import AnswerError
 
 _TRANSIENT_STATUS = {408, 409}
-_HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
-_LATIN_LETTER = re.compile(r"[A-Za-z]")
-# A Chinese answer keeps model names and acronyms in English; an English one has no Chinese.
-_MIN_CHINESE_SHARE = 0.2
-_WHOLE_FENCE = re.compile(r"^(`{3,}|~{3,})[^\n`]*\n(?P<body>.*?)\n?\1[ \t]*$", re.DOTALL)
-_PART_HEADING = r"^[ \t]*(?:#+[ \t]*)?(?:\*\*)?{number}[)）]"
-
-
-@dataclass(frozen=True)
-class Completion:
-    text: str
-    tokens_in: int
-    tokens_out: int
-
-
-class AnswerError(Exception):
-    """One request for one task did not give a usable answer; the task may be tried again."""
-
-
-class TransientError(AnswerError):
-    """The request failed in a way that a later retry may not (5xx, timeout, connection)."""
-
-
-class RateLimited(TransientError):
-    """HTTP 429: too many requests in flight or per minute."""
-
-    def __init__(self, retry_after_seconds: float | None) -> None:
-        self.retry_after_seconds = retry_after_seconds
-        super().__init__("HTTP 429")
-
-
-class ChatModel(Protocol):
-    """What enrich needs of a model."""
-
-    name: str
-
-    async def complete(self, prompt: Prompt) -> Completion: ...
 
 
 class OpenAIChatModel:
@@ -140,38 +99,3 @@ def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
         except ValueError:
             continue
     return None
-
-
-def chinese_share(text: str) -> float:
-    """The share of Chinese characters among the letters of `text` (0 when it has none)."""
-    chinese = len(_HAN.findall(text))
-    letters = chinese + len(_LATIN_LETTER.findall(text))
-    return chinese / letters if letters else 0.0
-
-
-def normalize(answer: str) -> str:
-    """Strip outer whitespace, and unwrap a code fence that wraps the whole answer."""
-    text = answer.strip()
-    fenced = _WHOLE_FENCE.match(text)
-    if fenced is not None:
-        text = fenced.group("body").strip()
-    return text
-
-
-def check(task: str, answer: str, *, require_chinese: bool = True) -> str:
-    """The normalized answer if it is usable for `task`; else AnswerError says why."""
-    text = normalize(answer)
-    if not text:
-        raise AnswerError("empty answer")
-    if require_chinese and chinese_share(text) < _MIN_CHINESE_SHARE:
-        raise AnswerError("the answer is not in Chinese")
-    if task == ANALYSIS:
-        position = 0
-        for number in (1, 2, 3):
-            found = re.compile(_PART_HEADING.format(number=number), re.MULTILINE).search(
-                text, position
-            )
-            if found is None:
-                raise AnswerError(f"the analysis lacks part {number})")
-            position = found.end()
-    return text

@@ -1,4 +1,4 @@
-"""The typed data that flows through the pipeline: fetch → select → enrich → render → write."""
+"""The typed data that flows through the pipeline: fetch → select → enrich → record → views."""
 
 from __future__ import annotations
 
@@ -7,10 +7,16 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 
 _VERSION_SUFFIX = re.compile(r"v\d+$")
+# New-style ids (2602.11910v1) and old-style ones (astro-ph/0601001v1, math.GT/0309136v2).
+_ARXIV_ID = re.compile(r"^(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})v\d+$")
 
-TRANSLATION = "translation"
-ANALYSIS = "analysis"
-"""The two tasks the model does for each paper."""
+STRICT_FIELDS = {"extra": "forbid"}
+"""Pydantic's configuration for the types a day record holds: a key it does not know is an error."""
+
+
+def is_arxiv_id(text: str) -> bool:
+    """Whether `text` is an arXiv id with its version (it goes into URLs on public pages)."""
+    return _ARXIV_ID.match(text) is not None
 
 
 @dataclass(frozen=True)
@@ -29,7 +35,13 @@ class Window:
 
 @dataclass(frozen=True)
 class Paper:
-    """One arXiv paper as the API describes it."""
+    """One arXiv paper as the API describes it.
+
+    A paper imported from a post written by another tool knows only what the post
+    showed: its abstract, first submission time and primary category are None there.
+    """
+
+    __pydantic_config__ = STRICT_FIELDS
 
     arxiv_id: str
     """The id with its version, e.g. ``2602.11910v1``."""
@@ -37,23 +49,39 @@ class Paper:
     authors: tuple[str, ...]
     categories: tuple[str, ...]
     """In the order of the feed."""
-    primary_category: str
-    abstract: str
-    published: datetime
+    primary_category: str | None
+    abstract: str | None
+    published: datetime | None
     """When the first version was submitted (timezone-aware)."""
+    updated: datetime | None = None
+    """When this version was submitted."""
+    comment: str | None = None
+    journal_ref: str | None = None
+    doi: str | None = None
 
     @property
     def base_id(self) -> str:
         """The id without its version: the identity used for deduplication."""
         return _VERSION_SUFFIX.sub("", self.arxiv_id)
 
+    @property
+    def version(self) -> int:
+        suffix = self.arxiv_id[len(self.base_id) + 1 :]
+        return int(suffix) if suffix.isdigit() else 0
+
 
 @dataclass(frozen=True)
-class Enrichment:
-    """What the model added to a paper; None where that task has not succeeded (yet)."""
+class Answer:
+    """An accepted model answer to one task for one paper, as published."""
 
-    translation: str | None = None
-    analysis: str | None = None
+    __pydantic_config__ = STRICT_FIELDS
+
+    text: str
+    model: str | None
+    """The model that wrote it; None for an answer imported from an existing post."""
+    prompt_sha256: str | None
+    tokens_in: int = 0
+    tokens_out: int = 0
 
 
 @dataclass(frozen=True)
@@ -67,7 +95,7 @@ class Gap:
 
 @dataclass
 class Usage:
-    """What the model was asked, and what the cache answered instead."""
+    """What the model was asked, and what the cache or the record answered instead."""
 
     model_requests: int = 0
     cache_hits: int = 0
@@ -79,19 +107,3 @@ class Usage:
         self.cache_hits += other.cache_hits
         self.tokens_in += other.tokens_in
         self.tokens_out += other.tokens_out
-
-
-@dataclass(frozen=True)
-class PostEntry:
-    paper: Paper
-    enrichment: Enrichment
-
-
-@dataclass(frozen=True)
-class Post:
-    """One day's digest, ready to render."""
-
-    window: Window
-    fetched_count: int
-    """Papers first submitted in the window (deduplicated)."""
-    entries: tuple[PostEntry, ...]

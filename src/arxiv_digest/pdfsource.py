@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from typing import Protocol
 
@@ -16,21 +17,42 @@ from arxiv_digest.store import StoredText
 _EXTRACTION_MEMORY_MEGABYTES = 2048
 
 
-class PdfSource(Protocol):
-    async def fetch(self, arxiv_id: str) -> bytes: ...
+class TextSource(Protocol):
+    """Where the text of a paper's PDF comes from. Raises PdfError when it cannot be had."""
+
+    extractor: str
+    """Names the extraction method: part of the cache key of extracted text."""
+    downloads: int
+    """PDFs downloaded so far."""
+
+    async def text(self, arxiv_id: str) -> StoredText: ...
 
 
 class HttpPdfSource:
-    """Downloads PDFs from a URL template such as ``https://arxiv.org/pdf/{id}``."""
+    """PDFs downloaded from a URL template such as ``https://arxiv.org/pdf/{id}``, their
+    text extracted by pypdfium2 in a child process."""
+
+    extractor = pdftext.EXTRACTOR
 
     def __init__(self, url_template: str, settings: PdfSettings) -> None:
+        self.downloads = 0
         self._url_template = url_template
+        self._settings = settings
         self._max_bytes = int(settings.max_megabytes * 1024 * 1024)
         self._client = httpx2.AsyncClient(
             timeout=settings.timeout_seconds,
             follow_redirects=True,
             headers={"User-Agent": f"arxiv-digest/{__version__}"},
         )
+        self._download_slots = asyncio.Semaphore(settings.concurrency)
+        self._extraction_slots = asyncio.Semaphore(os.cpu_count() or 1)
+
+    async def text(self, arxiv_id: str) -> StoredText:
+        async with self._download_slots:
+            pdf_bytes = await self.fetch(arxiv_id)
+            self.downloads += 1
+        async with self._extraction_slots:
+            return await extract(arxiv_id, pdf_bytes, self._settings)
 
     async def fetch(self, arxiv_id: str) -> bytes:
         url = self._url_template.format(id=arxiv_id)

@@ -26,21 +26,16 @@ from typing import Any
 
 import jinja2
 import markdown
-import yaml
 from latex2mathml.converter import convert as latex_to_mathml
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 
-from arxiv_digest import __version__
+from arxiv_digest import __version__, jekyll
 from arxiv_digest.errors import BadInputError, DigestError
 from arxiv_digest.render import template_environment
 from arxiv_digest.write import write_atomically
 
 MANIFEST = ".digest-preview.json"
-_POST_NAME = re.compile(r"^(\d{4})-(\d\d)-(\d\d)-(.+)\.(?:md|markdown)$")
-_FRONT_MATTER = re.compile(r"\A---\n(.*?)\n---\n", re.DOTALL)
-# The one piece of Liquid that posts hold: a `{` written so that Jekyll prints it (see sanitize).
-_LIQUID_BRACE = '{{ "{" }}'
 _PAPER_HEADING = re.compile(r"^## ", re.MULTILINE)
 _DETAILS_OPEN = re.compile(r"^<details>$", re.MULTILINE)
 _TEMPLATES = ("base.html.j2", "home.html.j2", "post.html.j2", "archive.html.j2", "feed.xml.j2")
@@ -106,7 +101,7 @@ def markdown_to_html(text: str) -> tuple[str, list[dict[str, Any]]]:
     )  # fmt: skip
     # Python-Markdown reads Markdown inside an HTML block only when every enclosing element
     # asks for it; kramdown needs it on the inner <div> alone, which is all posts say.
-    source = _DETAILS_OPEN.sub('<details markdown="1">', text.replace(_LIQUID_BRACE, "{"))
+    source = _DETAILS_OPEN.sub('<details markdown="1">', jekyll.liquid_decode(text))
     body = converter.convert(source)
     toc: list[dict[str, Any]] = getattr(converter, "toc_tokens", [])
     return body, toc
@@ -149,31 +144,22 @@ def _post_files(posts_dir: Path) -> Iterator[Path]:
     if not posts_dir.is_dir():
         raise DigestError(f"{posts_dir}: no posts directory; run `digest build` first")
     for path in sorted(posts_dir.iterdir()):
-        if path.is_file() and _POST_NAME.match(path.name):
+        if path.is_file() and jekyll.parse_post_name(path.name):
             yield path
 
 
 def _render_post(
     path: Path, text: str, sha256: str, templates: jinja2.Environment
 ) -> tuple[PostSummary, str]:
-    name = _POST_NAME.match(path.name)
+    name = jekyll.parse_post_name(path.name)
     assert name is not None  # _post_files only yields matching names
-    year, month, day, slug = name.groups()
-    front_matter = _FRONT_MATTER.match(text)
-    fields: dict[str, Any] = {}
-    if front_matter is not None:
-        try:
-            loaded = yaml.safe_load(front_matter.group(1))
-        except yaml.YAMLError as error:
-            raise DigestError(f"{path}: front matter is not valid YAML ({error})") from None
-        fields = loaded if isinstance(loaded, dict) else {}
-    body = text[front_matter.end() :] if front_matter else text
+    fields, body, _ = jekyll.split_front_matter(path, text)
     summary = PostSummary(
         source=path.name,
         sha256=sha256,
-        day=f"{year}-{month}-{day}",
+        day=name.day.isoformat(),
         title=str(fields.get("title", path.stem)),
-        url=f"/{year}/{month}/{day}/{slug}/",
+        url=name.permalink,
         papers=len(_PAPER_HEADING.findall(body)),
     )
     content, toc = markdown_to_html(body)

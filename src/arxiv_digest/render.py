@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from pathlib import Path
 from typing import TypedDict
 
@@ -16,7 +15,9 @@ import jinja2
 
 from arxiv_digest import sanitize
 from arxiv_digest.errors import DigestError
-from arxiv_digest.models import Paper, Post
+from arxiv_digest.models import Paper
+from arxiv_digest.record import DayRecord, ShownPaper
+from arxiv_digest.tasks import ANALYSIS, TRANSLATION
 
 POST_TEMPLATE = "post.md.j2"
 ABS_URL = "https://arxiv.org/abs/{id}"
@@ -53,6 +54,7 @@ def template_environment(site_templates_dir: Path) -> jinja2.Environment:
 class EntryContext(TypedDict):
     """One paper, its untrusted text made safe to publish (see sanitize)."""
 
+    arxiv_id: str
     title: str
     authors: list[str]
     categories: list[str]
@@ -76,43 +78,37 @@ class PostContext(TypedDict):
     entries: list[EntryContext]
 
 
-def post_context(post: Post, categories: list[str], timezone: str) -> PostContext:
-    start, end = post.window.start, post.window.end
+def post_context(record: DayRecord, categories: list[str]) -> PostContext:
+    """What the post template sees of a day: its record, the untrusted text made safe."""
+    window = record.zoned_window()
     return PostContext(
-        date=post.window.day.isoformat(),
+        date=record.day.isoformat(),
         categories=categories,
-        timezone=timezone,
-        zone_abbreviation=end.strftime("%Z"),
-        anchor=end.strftime("%H:%M"),
-        window_start=start.strftime("%Y-%m-%d %H:%M"),
-        window_end=end.strftime("%Y-%m-%d %H:%M"),
-        fetched_count=post.fetched_count,
-        shown_count=len(post.entries),
-        entries=[
-            EntryContext(
-                title=sanitize.inline(entry.paper.title),
-                authors=[sanitize.inline(author) for author in entry.paper.authors],
-                categories=[sanitize.inline(category) for category in entry.paper.categories],
-                abs_url=ABS_URL.format(id=entry.paper.arxiv_id),
-                pdf_url=PDF_URL.format(id=entry.paper.arxiv_id),
-                body=sanitize.block(entry.enrichment.translation or entry.paper.abstract),
-                analysis=(
-                    None
-                    if entry.enrichment.analysis is None
-                    else sanitize.block(entry.enrichment.analysis)
-                ),
-            )
-            for entry in post.entries
-        ],
+        timezone=record.window.timezone,
+        zone_abbreviation=window.end.strftime("%Z"),
+        anchor=window.end.strftime("%H:%M"),
+        window_start=window.start.strftime("%Y-%m-%d %H:%M"),
+        window_end=window.end.strftime("%Y-%m-%d %H:%M"),
+        fetched_count=record.in_window,
+        shown_count=len(record.papers),
+        entries=[_entry_context(shown) for shown in record.papers],
     )
 
 
-_SHOWN_ID = re.compile(r"https://arxiv\.org/abs/([A-Za-z.\-]*/?\d+(?:\.\d+)?v\d+)")
-
-
-def shown_ids(post_text: str) -> list[str]:
-    """The arXiv ids (with version) a rendered post links to, in order of appearance."""
-    return list(dict.fromkeys(_SHOWN_ID.findall(post_text)))
+def _entry_context(shown: ShownPaper) -> EntryContext:
+    paper = shown.paper
+    translation = shown.answers.get(TRANSLATION.name)
+    analysis = shown.answers.get(ANALYSIS.name)
+    return EntryContext(
+        arxiv_id=paper.arxiv_id,
+        title=sanitize.inline(paper.title),
+        authors=[sanitize.inline(author) for author in paper.authors],
+        categories=[sanitize.inline(category) for category in paper.categories],
+        abs_url=ABS_URL.format(id=paper.arxiv_id),
+        pdf_url=PDF_URL.format(id=paper.arxiv_id),
+        body=sanitize.block(translation.text if translation else paper.abstract or ""),
+        analysis=None if analysis is None else sanitize.block(analysis.text),
+    )
 
 
 def render_post(environment: jinja2.Environment, context: PostContext) -> str:
@@ -125,10 +121,9 @@ class Prompt(TypedDict):
 
 
 def render_prompt(
-    environment: jinja2.Environment, task: str, paper: Paper, text: str | None = None
+    environment: jinja2.Environment, name: str, paper: Paper, text: str | None = None
 ) -> Prompt:
-    """The two messages of a model request for `task`, from ``prompts/{task}.md.j2``."""
-    name = f"prompts/{task}.md.j2"
+    """The two messages of a model request, from the prompt template `name`."""
     template = _template(environment, name)
     missing = [block for block in ("system", "user") if block not in template.blocks]
     if missing:

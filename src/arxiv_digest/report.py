@@ -8,7 +8,9 @@ from pathlib import Path
 from typing import Any
 
 from arxiv_digest.config import LlmSettings
-from arxiv_digest.models import ANALYSIS, Gap, Usage
+from arxiv_digest.models import Gap, Usage
+from arxiv_digest.record import DayRecord
+from arxiv_digest.tasks import ANALYSIS, TASKS
 
 # An analysis failing now and then is a PDF problem; this many at once is the provider's.
 _MANY_FAILED_ANALYSES = 3
@@ -28,6 +30,29 @@ class DayReport:
     changed: bool
     gaps: tuple[Gap, ...]
 
+    @classmethod
+    def of(
+        cls, record: DayRecord, new: int, usage: Usage, post_path: Path | None, changed: bool
+    ) -> DayReport:
+        """The report of a day built into `record`, `new` of its papers added this run."""
+        return cls(
+            day=record.day,
+            in_window=record.in_window,
+            new=new,
+            shown=len(record.papers),
+            complete=sum(
+                1 for shown in record.papers if all(task.name in shown.answers for task in TASKS)
+            ),
+            usage=usage,
+            post_path=post_path,
+            changed=changed,
+            gaps=tuple(
+                Gap(shown.paper.arxiv_id, task, reason)
+                for shown in record.papers
+                for task, reason in shown.gaps.items()
+            ),
+        )
+
     @property
     def incomplete(self) -> int:
         return self.shown - self.complete
@@ -38,7 +63,7 @@ class DayReport:
         flags = []
         if self.in_window == 0 and self.day.weekday() < 5:
             flags.append("empty window on a weekday")
-        failed = sum(1 for gap in self.gaps if gap.task == ANALYSIS)
+        failed = sum(1 for gap in self.gaps if gap.task == ANALYSIS.name)
         if failed >= _MANY_FAILED_ANALYSES and failed >= _MANY_FAILED_SHARE * self.shown:
             flags.append(f"{failed} of {self.shown} analyses failed")
         return flags

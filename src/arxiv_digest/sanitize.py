@@ -26,8 +26,8 @@ from __future__ import annotations
 import html
 import re
 
-_LIQUID_START = re.compile(r"\{[{%]")
-_LIQUID_BRACE = '{{ "{" }}'
+from arxiv_digest.jekyll import liquid_safe
+
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _KRAMDOWN_EXTENSION = re.compile(r"\{:")
 _LINK_TARGET = re.compile(r"\]\(([^)]*)")
@@ -53,7 +53,7 @@ _BREAK_OR_UNDERLINE = re.compile(r"^( {0,3})(?=(?:=+|-+)[ \t]*$|([-*_])(?:[ \t]*
 
 def inline(text: str) -> str:
     """A one-line field (title, author, category): no HTML, no Liquid, no kramdown extension."""
-    return _liquid_safe(_prose(" ".join(text.split())))
+    return liquid_safe(_prose(" ".join(text.split())))
 
 
 def block(text: str) -> str:
@@ -77,7 +77,7 @@ def block(text: str) -> str:
         lines.append(_prose(line))
     if fence is not None:
         lines.append(fence)
-    return _liquid_safe("\n".join(lines))
+    return liquid_safe("\n".join(lines))
 
 
 def _closes(fence: str, marker: str, rest: str) -> bool:
@@ -119,9 +119,3 @@ def _escape(text: str) -> str:
 def _runs_script(url: str) -> bool:
     """Whether a browser would take `url` as a script URL (after decoding entities)."""
     return bool(_SCRIPT_SCHEME.match(_INVISIBLE.sub("", html.unescape(url)).lower()))
-
-
-def _liquid_safe(text: str) -> str:
-    if not _LIQUID_START.search(text):
-        return text
-    return text.replace("{", _LIQUID_BRACE)

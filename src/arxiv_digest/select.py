@@ -1,22 +1,29 @@
-"""Select stage: which of the fetched papers a post shows. Pure functions, no I/O."""
+"""Select stage: which papers of a window a day shows, and why the others are not shown.
+
+Pure functions, no I/O.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
+from arxiv_digest import record
 from arxiv_digest.config import FilterSettings
 from arxiv_digest.models import Paper, Window
 
 
 @dataclass(frozen=True)
 class Selection:
-    in_window: tuple[Paper, ...]
-    """Every distinct paper first submitted in the window."""
+    in_window: int
+    """Distinct papers first submitted in the window, as far as anyone has seen."""
     shown: tuple[Paper, ...]
-    """The papers the post shows, newest first."""
+    """The papers the day shows, newest first."""
     new: tuple[Paper, ...]
-    """The shown papers that the post did not show before."""
+    """The shown papers that the day did not show before."""
+    not_shown: tuple[tuple[Paper, str], ...]
+    """Every other paper of the window, newest first, with the setting that left it out."""
 
 
 def dedupe(papers: Iterable[Paper]) -> list[Paper]:
@@ -24,64 +31,86 @@ def dedupe(papers: Iterable[Paper]) -> list[Paper]:
     by_id: dict[str, Paper] = {}
     for paper in papers:
         kept = by_id.get(paper.base_id)
-        if kept is None or _version(paper) > _version(kept):
+        if kept is None or paper.version > kept.version:
             by_id[paper.base_id] = paper
     return list(by_id.values())
 
 
-def newest_first(papers: Iterable[Paper]) -> list[Paper]:
-    return sorted(papers, key=lambda paper: (paper.published, paper.base_id), reverse=True)
+def newest_first(papers: Iterable[Paper], unknown: datetime) -> list[Paper]:
+    """By first submission then id, newest first.
+
+    Papers whose time is not known (imported from a post) count as submitted at
+    `unknown` and keep their order among themselves: the sort is stable.
+    """
+    return sorted(
+        papers,
+        key=lambda paper: (paper.published, paper.base_id) if paper.published else (unknown, ""),
+        reverse=True,
+    )
 
 
-def matches(paper: Paper, categories: Iterable[str], settings: FilterSettings) -> bool:
-    """Whether `paper` passes the category and keyword filters."""
+def left_out_by(paper: Paper, categories: Iterable[str], settings: FilterSettings) -> str | None:
+    """The setting that keeps `paper` from being shown, or None when it passes every filter."""
     wanted = set(categories)
     if settings.primary_only:
         if paper.primary_category not in wanted:
-            return False
+            return record.NOT_SHOWN_PRIMARY
     elif not wanted.intersection(paper.categories):
-        return False
-    text = f"{paper.title}\n{paper.abstract}".casefold()
+        return record.NOT_SHOWN_CATEGORY
+    text = f"{paper.title}\n{paper.abstract or ''}".casefold()
     if settings.include_keywords and not any(
         keyword.casefold() in text for keyword in settings.include_keywords
     ):
-        return False
-    return not any(keyword.casefold() in text for keyword in settings.exclude_keywords)
+        return record.NOT_SHOWN_INCLUDE
+    if any(keyword.casefold() in text for keyword in settings.exclude_keywords):
+        return record.NOT_SHOWN_EXCLUDE
+    return None
 
 
 def select(
     papers: Iterable[Paper],
     window: Window,
-    categories: Iterable[str],
+    categories: Sequence[str],
     settings: FilterSettings,
-    already_shown: Iterable[Paper] = (),
+    shown_before: Sequence[Paper] = (),
+    seen_before: Iterable[Paper] = (),
+    counted_before: int = 0,
 ) -> Selection:
     """The papers of `window`: deduplicated, filtered, newest first, capped.
 
-    A paper in `already_shown` (what the existing post shows) is always kept, in
-    the version shown, so a rebuilt post never loses a paper; the cap only limits
-    what is added to it.
+    `shown_before` (what the day's record shows) is always kept, in the version
+    shown, so a rebuilt day never loses a paper; the cap limits only what is added.
+    `seen_before` (the record's papers not shown) stay in the window even when the
+    API no longer returns them, and the window never counts fewer than `counted_before`.
     """
-    kept = {paper.base_id: paper for paper in already_shown}
-    # The version a post already shows stays, so that a new version costs no model request.
-    by_id = {
-        paper.base_id: paper for paper in dedupe(p for p in papers if window.contains(p.published))
-    }
-    in_window = newest_first({**by_id, **kept}.values())
-    categories = tuple(categories)
-    candidates = [
-        paper
-        for paper in in_window
-        if paper.base_id not in kept and matches(paper, categories, settings)
-    ]
+    kept = {paper.base_id: paper for paper in shown_before}
+    # The version a day already shows stays, so that a new version costs no model request.
+    by_id = {paper.base_id: paper for paper in seen_before}
+    by_id.update(
+        (paper.base_id, paper) for paper in dedupe(p for p in papers if _in(window, p.published))
+    )
+    by_id.update(kept)
+    in_window = newest_first(by_id.values(), unknown=window.start)
     room = max(0, settings.max_papers - len(kept))
-    new = candidates[:room]
-    old = [paper for paper in in_window if paper.base_id in kept]
+    new: list[Paper] = []
+    not_shown: list[tuple[Paper, str]] = []
+    for paper in in_window:
+        if paper.base_id in kept:
+            continue
+        reason = left_out_by(paper, categories, settings)
+        if reason is None and len(new) >= room:
+            reason = record.NOT_SHOWN_CAP
+        if reason is None:
+            new.append(paper)
+        else:
+            not_shown.append((paper, reason))
     return Selection(
-        in_window=tuple(in_window), shown=tuple(newest_first([*old, *new])), new=tuple(new)
+        in_window=max(len(in_window), counted_before),
+        shown=tuple(newest_first([*kept.values(), *new], unknown=window.start)),
+        new=tuple(new),
+        not_shown=tuple(not_shown),
     )
 
 
-def _version(paper: Paper) -> int:
-    suffix = paper.arxiv_id[len(paper.base_id) + 1 :]
-    return int(suffix) if suffix.isdigit() else 0
+def _in(window: Window, moment: datetime | None) -> bool:
+    return moment is not None and window.contains(moment)

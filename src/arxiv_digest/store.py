@@ -1,24 +1,22 @@
-"""The cache: a small SQLite store of accepted model answers, extracted PDF text, and the
-papers posts show (so that a rebuild keeps them as they were shown).
+"""The cache: a small SQLite store of accepted model answers and extracted PDF text.
 
 Answers are keyed by arXiv id with version, task, model and a hash of the
 rendered prompt, so any change to what the model would be asked misses the
 cache, and a rerun with the same inputs asks nothing. Each answer is committed
 as soon as it is accepted, so an interrupted run resumes where it stopped.
+
+The cache only saves time and money: what a day has published lives in its
+record (see record.py), and a lost cache loses nothing.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 import sqlite3
-from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 
 from arxiv_digest.errors import DigestError
-from arxiv_digest.models import Paper
+from arxiv_digest.models import Answer
 
 # Numbered migrations: the store's user_version is the number applied last.
 _MIGRATIONS = (
@@ -47,6 +45,8 @@ _MIGRATIONS = (
         paper_json TEXT NOT NULL
     );
     """,
+    # What a day shows now lives in its record.
+    "DROP TABLE papers;",
 )
 
 
@@ -86,31 +86,30 @@ class Store:
     def close(self) -> None:
         self._db.close()
 
-    def answer(self, key: AnswerKey) -> str | None:
+    def answer(self, key: AnswerKey) -> Answer | None:
         row = self._db.execute(
-            "SELECT answer FROM answers"
+            "SELECT answer, tokens_in, tokens_out FROM answers"
             " WHERE arxiv_id = ? AND task = ? AND model = ? AND prompt_sha256 = ?",
             (key.arxiv_id, key.task, key.model, key.prompt_sha256),
         ).fetchone()
-        return None if row is None else str(row[0])
+        if row is None:
+            return None
+        return Answer(
+            text=row[0],
+            model=key.model,
+            prompt_sha256=key.prompt_sha256,
+            tokens_in=row[1],
+            tokens_out=row[2],
+        )
 
-    def save_answer(self, key: AnswerKey, answer: str, tokens_in: int, tokens_out: int) -> None:
+    def save_answer(self, key: AnswerKey, answer: Answer) -> None:
         self._db.execute(
             "INSERT OR REPLACE INTO answers VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (key.arxiv_id, key.task, key.model, key.prompt_sha256, answer, tokens_in, tokens_out),
-        )
-
-    def paper(self, arxiv_id: str) -> Paper | None:
-        row = self._db.execute(
-            "SELECT paper_json FROM papers WHERE arxiv_id = ?", (arxiv_id,)
-        ).fetchone()
-        return None if row is None else _paper_from_json(row[0])
-
-    def save_papers(self, papers: Iterable[Paper]) -> None:
-        self._db.executemany(
-            "INSERT OR REPLACE INTO papers VALUES (?, ?)",
-            [(paper.arxiv_id, _paper_to_json(paper)) for paper in papers],
-        )
+            (
+                key.arxiv_id, key.task, key.model, key.prompt_sha256,
+                answer.text, answer.tokens_in, answer.tokens_out,
+            ),
+        )  # fmt: skip
 
     def text(self, arxiv_id: str, extractor: str) -> StoredText | None:
         row = self._db.execute(
@@ -124,25 +123,6 @@ class Store:
             "INSERT OR REPLACE INTO texts VALUES (?, ?, ?, ?)",
             (arxiv_id, extractor, stored.text, stored.page_count),
         )
-
-
-def _paper_to_json(paper: Paper) -> str:
-    fields = dataclasses.asdict(paper)
-    fields["published"] = paper.published.isoformat()
-    return json.dumps(fields, ensure_ascii=False)
-
-
-def _paper_from_json(text: str) -> Paper:
-    fields = json.loads(text)
-    return Paper(
-        arxiv_id=fields["arxiv_id"],
-        title=fields["title"],
-        authors=tuple(fields["authors"]),
-        categories=tuple(fields["categories"]),
-        primary_category=fields["primary_category"],
-        abstract=fields["abstract"],
-        published=datetime.fromisoformat(fields["published"]),
-    )
 
 
 def _migrate(connection: sqlite3.Connection) -> None:

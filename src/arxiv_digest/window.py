@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -30,3 +31,18 @@ def window_for(day: date, anchor: time, zone: ZoneInfo) -> Window:
 def api_timestamp(moment: datetime) -> str:
     """The arXiv API's submittedDate format: GMT, to the minute (YYYYMMDDHHMM)."""
     return moment.astimezone(UTC).strftime("%Y%m%d%H%M")
+
+
+FIRST_ARXIV_DAY = date(1991, 8, 1)
+DEFAULT_REFRESH_DAYS = 10
+"""Late announcements: a Thursday-afternoon submission (US Eastern) appears on Sunday evening,
+three windows later, and holidays defer mailings by a few days more."""
+
+
+def with_refresh(days: Iterable[date], refresh_days: int) -> list[date]:
+    """`days` and the `refresh_days` days before each, in order (none before arXiv existed)."""
+    chosen = set(days)
+    chosen.update(
+        day - timedelta(days=n) for day in list(chosen) for n in range(1, refresh_days + 1)
+    )
+    return sorted(day for day in chosen if day >= FIRST_ARXIV_DAY)

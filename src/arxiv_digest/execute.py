@@ -1,0 +1,112 @@
+"""Execute: how model requests are sent. The model's interface, and the paced executor.
+
+Enrich plans which answers are missing and accepts or rejects what comes back;
+an executor only turns a prompt into a completion. `PacedExecutor` sends each
+request as soon as a slot is free, adapting to 429s and retrying transient
+faults. Another executor (a provider's Batch API, say) can gather the requests
+it is handed and answer them later without plan or accept changing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Protocol
+
+from arxiv_digest.config import LlmSettings
+from arxiv_digest.models import Usage
+from arxiv_digest.pacing import AdaptiveLimit
+from arxiv_digest.render import Prompt
+from arxiv_digest.tasks import AnswerError
+
+# A 429 says "later", not "failed": retried far more often than other faults, and never
+# waiting longer than this between tries.
+_MAX_THROTTLES = 50
+_MAX_WAIT_SECONDS = 60.0
+
+
+@dataclass(frozen=True)
+class Completion:
+    text: str
+    tokens_in: int
+    tokens_out: int
+
+
+class TransientError(AnswerError):
+    """The request failed in a way that a later retry may not (5xx, timeout, connection)."""
+
+
+class RateLimited(TransientError):
+    """HTTP 429: too many requests in flight or per minute."""
+
+    def __init__(self, retry_after_seconds: float | None) -> None:
+        self.retry_after_seconds = retry_after_seconds
+        super().__init__("HTTP 429")
+
+
+class ChatModel(Protocol):
+    """What an executor needs of a model. `complete` returns a completion or raises:
+    ModelError when no retry can help (bad key, unknown model), RateLimited on 429,
+    TransientError on 5xx, timeouts and dropped connections, AnswerError otherwise."""
+
+    name: str
+
+    async def complete(self, prompt: Prompt) -> Completion: ...
+
+
+class Executor(Protocol):
+    model_name: str
+
+    @property
+    def peak_in_flight(self) -> int: ...
+
+    async def complete(self, prompt: Prompt, usage: Usage) -> Completion:
+        """One completion for `prompt`; every request sent for it is counted in `usage`."""
+        ...
+
+
+class PacedExecutor:
+    """Requests sent at once, at most `llm.concurrency` in flight and fewer while the
+    provider answers 429; transient faults retried with backoff."""
+
+    def __init__(self, model: ChatModel, settings: LlmSettings) -> None:
+        self.model_name = model.name
+        self._model = model
+        self._max_retries = settings.max_retries
+        self._limit = AdaptiveLimit(settings.concurrency)
+
+    @property
+    def peak_in_flight(self) -> int:
+        return self._limit.peak_in_flight
+
+    async def complete(self, prompt: Prompt, usage: Usage) -> Completion:
+        failures = 0
+        throttles = 0
+        while True:
+            async with self._limit.slot():
+                usage.model_requests += 1
+                try:
+                    completion = await self._model.complete(prompt)
+                except RateLimited as error:
+                    self._limit.throttled()
+                    throttles += 1
+                    if throttles > _MAX_THROTTLES:
+                        raise
+                    wait_seconds = min(
+                        _MAX_WAIT_SECONDS,
+                        error.retry_after_seconds
+                        if error.retry_after_seconds is not None
+                        else 0.5 * 2**throttles,
+                    )
+                except TransientError:
+                    failures += 1
+                    if failures > self._max_retries:
+                        raise
+                    wait_seconds = min(_MAX_WAIT_SECONDS, 0.5 * 2**failures)
+                else:
+                    self._limit.succeeded()
+                    break
+            await asyncio.sleep(wait_seconds)
+        usage.tokens_in += completion.tokens_in
+        usage.tokens_out += completion.tokens_out
+        return completion

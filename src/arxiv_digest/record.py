@@ -1,0 +1,195 @@
+"""A day's record: the lasting truth of one day, committed with the site.
+
+`_records/{day}.json` holds the window, every paper first submitted in it — the
+shown ones with their full metadata, accepted answers and gaps, the others with
+why they were not shown — so that the Markdown post and the HTML site are views
+rendered from it, and losing the cache loses nothing.
+
+The bytes are deterministic (fields in a fixed order, UTF-8 without escapes,
+two-space indent, a final newline), so a nightly commit's diff shows only what
+changed. A record is validated whole when read; a problem is reported with the
+file and the JSON path, and nothing is overwritten.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import TypeAdapter, ValidationError
+
+from arxiv_digest.errors import BadInputError
+from arxiv_digest.models import STRICT_FIELDS, Answer, Paper, Window, is_arxiv_id
+from arxiv_digest.write import write_atomically
+
+SCHEMA = 1
+"""The record format this version writes and reads. A newer one is refused, never rewritten."""
+
+# Reasons a paper of the window is not shown: the setting that left it out.
+NOT_SHOWN_CAP = "filter.max_papers"
+NOT_SHOWN_PRIMARY = "filter.primary_only"
+NOT_SHOWN_INCLUDE = "filter.include_keywords"
+NOT_SHOWN_EXCLUDE = "filter.exclude_keywords"
+NOT_SHOWN_CATEGORY = "arxiv.categories"
+
+
+@dataclass(frozen=True)
+class RecordWindow:
+    __pydantic_config__ = STRICT_FIELDS
+
+    timezone: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class ShownPaper:
+    """A paper the day shows, in the version it shows, with its answers and gaps by task."""
+
+    __pydantic_config__ = STRICT_FIELDS
+
+    paper: Paper
+    answers: dict[str, Answer] = field(default_factory=dict)
+    gaps: dict[str, str] = field(default_factory=dict)
+    """Why a task has no answer yet; a later build asks again."""
+
+
+@dataclass(frozen=True)
+class NotShown:
+    __pydantic_config__ = STRICT_FIELDS
+
+    paper: Paper
+    reason: str
+    """The setting that left it out, e.g. ``filter.max_papers``."""
+
+
+@dataclass(frozen=True)
+class DayRecord:
+    __pydantic_config__ = STRICT_FIELDS
+
+    schema: int
+    day: date
+    window: RecordWindow
+    in_window: int
+    """Distinct papers first submitted in the window (the post's 抓取总数)."""
+    papers: tuple[ShownPaper, ...]
+    """The shown papers, in the order the day shows them."""
+    not_shown: tuple[NotShown, ...] = ()
+    imported_from: str | None = None
+    """The post this record was imported from, when another tool built the day."""
+
+    @property
+    def unaccounted(self) -> int:
+        """Papers the header counts that the record cannot name (only in imported days)."""
+        return self.in_window - len(self.papers) - len(self.not_shown)
+
+    def zoned_window(self) -> Window:
+        """The window in the record's own time zone."""
+        zone = ZoneInfo(self.window.timezone)
+        return Window(
+            day=self.day,
+            start=self.window.start.astimezone(zone),
+            end=self.window.end.astimezone(zone),
+        )
+
+
+_ADAPTER = TypeAdapter(DayRecord)
+
+
+class RecordError(BadInputError):
+    """A record that cannot be read: corrupt, hand-broken, or of a newer schema."""
+
+    def __init__(self, path: Path, where: str, problem: str) -> None:
+        self.path = path
+        location = f" at {where}" if where else ""
+        super().__init__(
+            f"{path}{location}: {problem}; fix it, or restore it with `git checkout -- {path}`"
+        )
+
+
+def record_path(records_dir: Path, day: date) -> Path:
+    return records_dir / f"{day.isoformat()}.json"
+
+
+def to_json(record: DayRecord) -> str:
+    """The record's deterministic text."""
+    return _ADAPTER.dump_json(record, indent=2).decode("utf-8") + "\n"
+
+
+def write_record(records_dir: Path, record: DayRecord) -> bool:
+    """Write `record` atomically; False when the file already held exactly these bytes."""
+    return write_atomically(record_path(records_dir, record.day), to_json(record))
+
+
+def read_record(path: Path) -> DayRecord | None:
+    """The record at `path`, None when there is none; RecordError when it cannot be used."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        raise RecordError(path, "", f"cannot be read ({error})") from None
+    return parse_record(path, text)
+
+
+def parse_record(path: Path, text: str) -> DayRecord:
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise RecordError(
+            path, f"line {error.lineno}, column {error.colno}", f"invalid JSON ({error.msg})"
+        ) from None
+    schema = raw.get("schema") if isinstance(raw, dict) else None
+    if isinstance(schema, int) and schema > SCHEMA:
+        raise BadInputError(
+            f"{path}: a record of schema {schema}, written by a newer arxiv-digest"
+            f" (this one reads schema {SCHEMA}); upgrade arxiv-digest"
+        )
+    try:
+        record = _ADAPTER.validate_json(text, strict=True)
+    except ValidationError as error:
+        first = error.errors()[0]
+        raise RecordError(path, json_path(first["loc"]), first["msg"]) from None
+    for where, problem in _problems(record):
+        raise RecordError(path, where, problem)
+    return record
+
+
+def json_path(location: tuple[int | str, ...]) -> str:
+    """A pydantic location as a JSON path, e.g. ``$.papers[3].answers.translation.text``."""
+    path = "$"
+    for part in location:
+        path += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return path
+
+
+def _problems(record: DayRecord) -> Iterator[tuple[str, str]]:
+    """What pydantic's types cannot say: the values a record must hold to be published."""
+    if record.schema != SCHEMA:
+        yield "$.schema", f"must be {SCHEMA}"
+    try:
+        ZoneInfo(record.window.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        yield "$.window.timezone", f"unknown time zone {record.window.timezone!r}"
+    for name in ("start", "end"):
+        if getattr(record.window, name).tzinfo is None:
+            yield f"$.window.{name}", "needs a UTC offset"
+    entries = [("papers", shown.paper) for shown in record.papers]
+    entries += [("not_shown", left.paper) for left in record.not_shown]
+    counters = {"papers": 0, "not_shown": 0}
+    for kind, paper in entries:
+        where = f"$.{kind}[{counters[kind]}].paper"
+        counters[kind] += 1
+        # The id goes into URLs on a public page.
+        if not is_arxiv_id(paper.arxiv_id):
+            yield f"{where}.arxiv_id", f"{paper.arxiv_id[:80]!r} is not an arXiv id with version"
+        for name in ("published", "updated"):
+            moment = getattr(paper, name)
+            if moment is not None and moment.tzinfo is None:
+                yield f"{where}.{name}", "needs a UTC offset"
+    if record.unaccounted < 0:
+        yield "$.in_window", "is smaller than the papers the record names"
