@@ -34,6 +34,9 @@ PAPERS = [
         abstract="Residual vector quantizers waste capacity at very low bitrates. We prune codebooks"
         " with a sparsity prior and keep quality at 1 kbps.",
         published=at("2026-02-12T18:00:00"),
+        comment="Accepted to an invented\n  workshop; 5 pages",
+        journal_ref="Invented Letters 1 (2026) 1-5",
+        doi="10.0000/invented.2026.1",
     ),
     FeedPaper(
         arxiv_id="2602.20003v1",

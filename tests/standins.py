@@ -129,6 +129,9 @@ class FeedPaper:
     abstract: str
     published: datetime
     primary_category: str = ""
+    comment: str | None = None
+    journal_ref: str | None = None
+    doi: str | None = None
 
     def __post_init__(self) -> None:
         self.primary_category = self.primary_category or self.categories[0]
@@ -264,9 +267,16 @@ def _atom_entry(paper: FeedPaper) -> str:
         f"{categories}"
         f"    <published>{stamp}</published>\n"
         f"    <arxiv:primary_category term={quoteattr(paper.primary_category)}/>\n"
+        f"{_optional('arxiv:comment', paper.comment)}"
+        f"{_optional('arxiv:journal_ref', paper.journal_ref)}"
+        f"{_optional('arxiv:doi', paper.doi)}"
         f"{authors}"
         "  </entry>\n"
     )
+
+
+def _optional(tag: str, text: str | None) -> str:
+    return "" if text is None else f"    <{tag}>{escape(text)}</{tag}>\n"
 
 
 # ----------------------------------------------------------------------------- PDFs

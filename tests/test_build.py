@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -22,14 +23,18 @@ def shown_ids(post: str) -> list[str]:
     ]
 
 
-def test_post_matches_golden_file(site: Site) -> None:
+def test_record_and_post_match_golden_files(site: Site) -> None:
     run = site.digest("build", "--date", corpus.DAY)
 
     assert run.status == 0, run.stderr
-    expected = GOLDEN / f"{corpus.DAY}-arxiv.md"
-    if os.environ.get("DIGEST_REGENERATE_GOLDEN"):
-        expected.write_bytes(site.post().read_bytes())
-    assert site.post().read_bytes() == expected.read_bytes()
+    record = site.root / "_records" / f"{corpus.DAY}.json"
+    for written, expected in [
+        (site.post(), GOLDEN / f"{corpus.DAY}-arxiv.md"),
+        (record, GOLDEN / f"{corpus.DAY}.json"),
+    ]:
+        if os.environ.get("DIGEST_REGENERATE_GOLDEN"):
+            expected.write_bytes(written.read_bytes())
+        assert written.read_bytes() == expected.read_bytes(), expected.name
     assert run.stdout.strip() == str(site.post())
 
 
@@ -61,7 +66,8 @@ def test_rerun_asks_nothing_and_writes_the_same_bytes(site: Site) -> None:
     assert len(site.model.calls) == calls
     assert site.pdfs.downloads == downloads
     assert site.post().read_bytes() == first
-    assert "0 requests (at most 0 at once), 8 cache hits" in run.stderr
+    # The day's record answers: not even the cache is asked.
+    assert "0 requests (at most 0 at once), 0 cache hits" in run.stderr
     assert "(unchanged)" in run.stderr
 
 
@@ -202,8 +208,10 @@ def test_empty_window_writes_nothing(site: Site) -> None:
     run = site.digest("build", "--date", "2026-01-01")
 
     assert run.status == 0, run.stderr
-    assert "no papers in the window; nothing written" in run.stderr
+    assert "no papers to show; only the record is written" in run.stderr
     assert not (site.root / "_posts").exists()
+    record = json.loads((site.root / "_records" / "2026-01-01.json").read_text(encoding="utf-8"))
+    assert (record["in_window"], record["papers"], record["not_shown"]) == (0, [], [])
     assert site.model.calls == []
     # An empty first page is asked again before it is believed.
     assert len(site.arxiv.queries) == 2

@@ -1,4 +1,9 @@
-"""Nightly automation: date ranges, refreshes that pick up late announcements, the run report."""
+"""Nightly automation: date ranges, refreshes that pick up late announcements, the run
+report, and what survives the loss of the cache or a change of template.
+
+In-process through the seams (tests/inprocess.py); the run report's JSON and step summary
+go through the installed command once, at the end.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,15 @@ import json
 import math
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from arxiv_digest.render import shown_ids
 from tests import corpus
 from tests.conftest import Site
+from tests.inprocess import Bench, paper_text
 from tests.standins import FeedPaper, announced_at
 
 HOLIDAY = date(2026, 3, 19)  # a Thursday: that evening's announcement moves to Sunday
+BEIJING = ZoneInfo("Asia/Shanghai")
 
 
 def month_of_papers() -> list[FeedPaper]:
@@ -35,7 +42,7 @@ def month_of_papers() -> list[FeedPaper]:
     return papers
 
 
-def answer_anything(arxiv_id: str, task: str, request: dict[str, object]) -> str:
+def answer_anything(arxiv_id: str, task: str) -> str:
     return corpus.analysis_for(arxiv_id) if task == "analysis" else f"译文：{arxiv_id}"
 
 
@@ -44,56 +51,109 @@ def beijing_day(moment: datetime) -> date:
     return (moment - timedelta(hours=0, minutes=50)).astimezone(UTC).date() + timedelta(days=1)
 
 
-def posts(site: Site) -> dict[str, list[str]]:
+def shown_by_day(bench: Bench) -> dict[str, list[str]]:
     return {
-        path.name[:10]: shown_ids(path.read_text(encoding="utf-8"))
-        for path in sorted((site.root / "_posts").glob("*-arxiv.md"))
+        path.stem: bench.shown(path.stem)
+        for path in sorted(bench.config.output.records_dir.glob("*.json"))
     }
 
 
-def test_a_month_of_nightly_refreshes_loses_no_paper(site: Site) -> None:
+def month_bench(tmp_path: Path) -> Bench:
     papers = month_of_papers()
-    site.arxiv.papers = papers
-    site.arxiv.holidays = frozenset({HOLIDAY})
-    site.pdfs.pdfs = {paper.arxiv_id: corpus.paper_pdf(paper) for paper in papers}
-    site.model.answerer = answer_anything
+    bench = Bench.of(tmp_path, papers)
+    bench.source.holidays = frozenset({HOLIDAY})
+    bench.model.answerer = answer_anything
+    return bench
+
+
+def nightly(bench: Bench, now: datetime) -> None:
+    """The nightly job at `now`: `digest build --refresh`."""
+    bench.source.now = now
+    report = bench.build(now.astimezone(BEIJING).date().isoformat(), refresh=10)
+    assert not report.incomplete
+
+
+def test_a_month_of_nightly_refreshes_loses_no_paper(tmp_path: Path) -> None:
+    bench = month_bench(tmp_path)
     first_night = datetime(2026, 3, 1, 1, 30, tzinfo=UTC)
     seen: dict[str, list[str]] = {}
     late = 0
 
     for night in range(31):
-        now = first_night + timedelta(days=night)
-        site.arxiv.now = now
-        run = site.digest("build", "--refresh", env={"DIGEST_NOW": now.isoformat()})
-        assert run.status == 0, run.stderr
-        current = posts(site)
-        for day, ids in seen.items():  # a rebuilt post never drops a paper
+        nightly(bench, first_night + timedelta(days=night))
+        current = shown_by_day(bench)
+        for day, ids in seen.items():  # a rebuilt day never drops a paper
             assert set(ids) <= set(current[day]), day
         late += sum(
             len(set(ids) - set(seen.get(day, []))) for day, ids in current.items() if day in seen
         )
         seen = current
 
-    # Every paper submitted in the windows of 2026-03-01 .. 2026-03-21 is in its own post:
+    # Every paper submitted in the windows of 2026-03-01 .. 2026-03-21 is in its own day:
     # the last night (31 March) refreshes ten windows back, beyond the holiday's deferral.
     expected: dict[str, list[str]] = {}
-    for paper in papers:
+    for paper in month_of_papers():
         day = beijing_day(paper.published)
         if date(2026, 3, 1) <= day <= date(2026, 3, 21):
             expected.setdefault(day.isoformat(), []).append(paper.arxiv_id)
     for day, ids in expected.items():
         assert sorted(seen[day]) == sorted(ids), day
+        assert bench.post(day).exists()
     assert late > 20  # many papers did arrive late, on a later night
 
     # Refreshing again the same night changes nothing and asks the model nothing.
-    calls = len(site.model.calls)
-    run = site.digest("build", "--refresh", env={"DIGEST_NOW": site.arxiv.now.isoformat()})
-    assert run.status == 0, run.stderr
-    assert len(site.model.calls) == calls
-    assert "0 new" in run.stderr and "(written)" not in run.stderr
+    calls = len(bench.model.calls)
+    report = bench.build("2026-03-31", refresh=10)
+    assert len(bench.model.calls) == calls
+    assert not any(day.new or day.changed for day in report.days)
 
 
-def test_a_late_paper_joins_its_post_and_costs_only_its_own_requests(site: Site) -> None:
+def test_losing_the_cache_loses_nothing_and_asks_nothing(tmp_path: Path) -> None:
+    """The nightly job's Actions cache is evicted: the records still know every answer."""
+    bench = month_bench(tmp_path)
+    nightly(bench, datetime(2026, 3, 10, 1, 30, tzinfo=UTC))
+    before = {p: p.read_bytes() for p in [*tmp_path.glob("_records/*"), *tmp_path.glob("_posts/*")]}
+    published = sum(len(ids) for ids in shown_by_day(bench).values())
+    assert published > 20
+    calls = len(bench.model.calls)
+
+    for path in tmp_path.glob(".digest-cache.sqlite3*"):
+        path.unlink()
+    nightly(bench, datetime(2026, 3, 10, 1, 35, tzinfo=UTC))
+
+    assert len(bench.model.calls) == calls
+    assert bench.texts.downloads == published  # nor is any PDF fetched again
+    after = {p: p.read_bytes() for p in [*tmp_path.glob("_records/*"), *tmp_path.glob("_posts/*")]}
+    assert after == before
+
+
+def test_a_template_that_links_elsewhere_keeps_every_paper_under_a_cap(tmp_path: Path) -> None:
+    """The days' papers come from the records, never from what a template wrote."""
+    bench = Bench.of(tmp_path)
+    bench.build(corpus.DAY)
+    shown = bench.shown()
+    assert len(shown) == 4
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "post.md.j2").write_text(
+        "{% for entry in entries %}## {{ entry.title }}\n"
+        "[mirror](https://mirror.example.org/abs/{{ entry.arxiv_id }})\n\n"
+        "{{ entry.body }}\n\n{% endfor %}",
+        encoding="utf-8",
+    )
+    bench.configure(filter={"max_papers": 2})
+    calls = len(bench.model.calls)
+
+    bench.build(corpus.DAY)
+
+    assert bench.shown() == shown
+    assert len(bench.model.calls) == calls
+    post = bench.post().read_text(encoding="utf-8")
+    assert post.count("## ") == 4 and "arxiv.org" not in post
+    assert [left.reason for left in bench.record().not_shown] == []
+
+
+def test_a_late_paper_joins_its_day_and_costs_only_its_own_requests(tmp_path: Path) -> None:
     late = FeedPaper(
         arxiv_id="2602.20009v1",
         title="Announced Late",
@@ -102,63 +162,67 @@ def test_a_late_paper_joins_its_post_and_costs_only_its_own_requests(site: Site)
         abstract="Submitted on Thursday afternoon, US Eastern time.",
         published=corpus.at("2026-02-12T19:30:00"),
     )
-    site.arxiv.papers.append(late)
-    site.pdfs.pdfs[late.arxiv_id] = corpus.paper_pdf(late)
-    site.model.answers[(late.arxiv_id, "translation")] = "迟到的论文。"
-    site.model.answers[(late.arxiv_id, "analysis")] = corpus.analysis_for("Announced Late")
+    bench = Bench.of(tmp_path, [*corpus.PAPERS, late])
+    bench.model.answers[(late.arxiv_id, "translation")] = "迟到的论文。"
+    bench.model.answers[(late.arxiv_id, "analysis")] = corpus.analysis_for("Announced Late")
     morning = datetime(2026, 2, 13, 1, 30, tzinfo=UTC)
     assert announced_at(late.published) > morning
-    site.arxiv.now = morning
+    bench.source.now = morning
 
-    first = site.digest("build", "--date", corpus.DAY, env={"DIGEST_NOW": morning.isoformat()})
-    assert first.status == 0, first.stderr
+    bench.build(corpus.DAY)
     # Thursday-afternoon (Eastern) submissions are announced on Sunday evening.
-    assert shown_ids(site.post().read_text(encoding="utf-8")) == [
-        "2602.20004v2", "2602.20003v1", "2602.20001v1",
-    ]  # fmt: skip
+    assert bench.shown() == ["2602.20004v2", "2602.20003v1", "2602.20001v1"]
 
     monday = morning + timedelta(days=3)
-    site.arxiv.now = monday
-    calls = len(site.model.calls)
-    second = site.digest("build", "--refresh", "3", env={"DIGEST_NOW": monday.isoformat()})
+    bench.source.now = monday
+    calls = len(bench.model.calls)
+    bench.build("2026-02-16", refresh=3)
 
-    assert second.status == 0, second.stderr
-    post = site.post().read_text(encoding="utf-8")
-    assert shown_ids(post)[:3] == ["2602.20005v1", late.arxiv_id, "2602.20004v2"]
+    assert bench.shown()[:3] == ["2602.20005v1", late.arxiv_id, "2602.20004v2"]
+    post = bench.post().read_text(encoding="utf-8")
     assert "- 抓取总数：5 篇 | 本页显示：5 篇（去重/过滤后）" in post
-    assert sorted(site.model.calls[calls:]) == sorted(
+    assert sorted(bench.model.calls[calls:]) == sorted(
         (arxiv_id, task)
         for arxiv_id in ("2602.20005v1", late.arxiv_id, "2602.20002v1")
         for task in ("translation", "analysis")
     )
 
 
-def test_the_cap_limits_only_papers_added_to_a_post(site: Site) -> None:
-    site.write_config(filter={"max_papers": 2})
-    site.digest("build", "--date", corpus.DAY)
-    assert shown_ids(site.post().read_text(encoding="utf-8")) == ["2602.20005v1", "2602.20004v2"]
+def test_the_cap_limits_only_papers_added_to_a_day(tmp_path: Path) -> None:
+    bench = Bench.of(tmp_path)
+    bench.configure(filter={"max_papers": 2})
+    bench.build(corpus.DAY)
+    assert bench.shown() == ["2602.20005v1", "2602.20004v2"]
+    assert [(left.paper.arxiv_id, left.reason) for left in bench.record().not_shown] == [
+        ("2602.20003v1", "filter.max_papers"),
+        ("2602.20001v1", "filter.max_papers"),
+    ]
 
-    site.write_config(filter={"max_papers": 3})
-    site.digest("build", "--date", corpus.DAY)
-    post = site.post().read_text(encoding="utf-8")
-    assert shown_ids(post) == ["2602.20005v1", "2602.20004v2", "2602.20003v1"]
-    assert "- 抓取总数：4 篇 | 本页显示：3 篇" in post
+    bench.configure(filter={"max_papers": 3})
+    bench.build(corpus.DAY)
+    assert bench.shown() == ["2602.20005v1", "2602.20004v2", "2602.20003v1"]
+    assert "- 抓取总数：4 篇 | 本页显示：3 篇" in bench.post().read_text(encoding="utf-8")
 
-    # A paper the post shows stays even when the API does not return it this time.
-    site.arxiv.papers = [p for p in site.arxiv.papers if p.arxiv_id != "2602.20004v2"]
-    site.write_config(filter={"max_papers": 1})
-    run = site.digest("build", "--date", corpus.DAY)
-    assert run.status == 0, run.stderr
-    assert shown_ids(site.post().read_text(encoding="utf-8")) == [
-        "2602.20005v1", "2602.20004v2", "2602.20003v1",
-    ]  # fmt: skip
+    # A paper the day shows stays even when the API does not return it this time, and so
+    # does a paper it did not show: the window never forgets one.
+    bench.source.papers = [
+        p for p in bench.source.papers if p.arxiv_id not in ("2602.20004v2", "2602.20001v1")
+    ]
+    bench.configure(filter={"max_papers": 1})
+    bench.build(corpus.DAY)
+    assert bench.shown() == ["2602.20005v1", "2602.20004v2", "2602.20003v1"]
+    record = bench.record()
+    assert [(left.paper.arxiv_id, left.reason) for left in record.not_shown] == [
+        ("2602.20001v1", "filter.max_papers")
+    ]
+    assert record.in_window == 4
 
 
 def test_a_30_day_backfill_makes_one_request_per_result_page(site: Site) -> None:
     papers = month_of_papers()
     site.arxiv.papers = papers
-    site.pdfs.pdfs = {paper.arxiv_id: corpus.paper_pdf(paper) for paper in papers}
-    site.model.answerer = answer_anything
+    site.pdfs.pdfs = {paper.arxiv_id: corpus.paper_pdf(paper, body_lines=2) for paper in papers}
+    site.model.answerer = lambda arxiv_id, task, request: answer_anything(arxiv_id, task)
     site.write_config(arxiv={"page_size": 40})
 
     run = site.digest(
@@ -170,7 +234,8 @@ def test_a_30_day_backfill_makes_one_request_per_result_page(site: Site) -> None
         p for p in papers if date(2026, 3, 1) <= beijing_day(p.published) <= date(2026, 3, 30)
     ]
     assert len(site.arxiv.queries) == math.ceil(len(in_span) / 40)
-    assert len(posts(site)) == 30
+    assert len(list((site.root / "_posts").glob("*-arxiv.md"))) == 30
+    assert len(list((site.root / "_records").glob("*.json"))) == 30
     report = json.loads((site.root / "report.json").read_text(encoding="utf-8"))
     assert [day["date"] for day in report["days"]][:2] == ["2026-03-01", "2026-03-02"]
     assert sum(day["shown"] for day in report["days"]) == len(in_span)

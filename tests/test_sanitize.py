@@ -10,7 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arxiv_digest.models import Enrichment, Paper, Post, PostEntry
+from arxiv_digest.models import Answer, Paper
+from arxiv_digest.record import SCHEMA, DayRecord, RecordWindow, ShownPaper
 from arxiv_digest.render import (
     default_templates_dir,
     post_context,
@@ -118,20 +119,26 @@ def test_posts_keep_one_block_per_paper_whatever_the_text(
 ) -> None:
     window = window_for(date(2026, 2, 13), time(8, 50), ZoneInfo("Asia/Shanghai"))
     entries = tuple(
-        PostEntry(
+        ShownPaper(
             paper=Paper(
                 arxiv_id=f"2602.{n:05d}v1", title=title or "t", authors=(author or "a",),
                 categories=("cs.SD",), primary_category="cs.SD", abstract="x",
                 published=window.start,
             ),
-            enrichment=Enrichment(translation=translation or "译", analysis=analysis or "1)\n2)\n3)"),
+            answers={
+                "translation": Answer(translation or "译", "m", "0"),
+                "analysis": Answer(analysis or "1)\n2)\n3)", "m", "0"),
+            },
         )
         for n, (title, author, translation, analysis) in enumerate(texts)
     )  # fmt: skip
-    post = Post(window=window, fetched_count=len(entries), entries=entries)
+    record = DayRecord(
+        schema=SCHEMA, day=window.day,
+        window=RecordWindow("Asia/Shanghai", window.start, window.end),
+        in_window=len(entries), papers=entries,
+    )  # fmt: skip
     text = render_post(
-        template_environment(default_templates_dir()),
-        post_context(post, ["cs.SD"], "Asia/Shanghai"),
+        template_environment(default_templates_dir()), post_context(record, ["cs.SD"])
     )
 
     lines = text.split("\n")

@@ -10,8 +10,8 @@ import pytest
 
 from arxiv_digest import pdftext
 from arxiv_digest.config import FilterSettings
-from arxiv_digest.llm import AnswerError, check, normalize
-from arxiv_digest.models import ANALYSIS, TRANSLATION, Paper
+from arxiv_digest.models import Paper
+from arxiv_digest.tasks import ANALYSIS, TRANSLATION, AnswerError, normalize
 from arxiv_digest.select import dedupe, select
 from arxiv_digest.window import api_timestamp, window_for
 from tests import corpus
@@ -81,8 +81,12 @@ def test_select_orders_newest_first_then_by_id_and_caps() -> None:
 
     selection = select(papers, window, ["cs.SD", "eess.AS"], FilterSettings(max_papers=2))
 
-    assert len(selection.in_window) == 4
+    assert selection.in_window == 4
     assert [p.arxiv_id for p in selection.shown] == ["2602.00002v1", "2602.00003v1"]
+    assert [(p.arxiv_id, why) for p, why in selection.not_shown] == [
+        ("2602.00004v1", "arxiv.categories"),
+        ("2602.00001v1", "filter.max_papers"),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -101,14 +105,14 @@ def test_normalize_strips_whitespace_and_a_wrapping_fence(answer: str, expected:
 
 def test_check_wants_three_parts_in_an_analysis() -> None:
     good = "1)  \n- 背景\n\n2)  \n- 方法\n\n3)  \n- 结果"
-    assert check(ANALYSIS, f"```\n{good}\n```") == good
-    assert check(ANALYSIS, "**1)** 背景\n**2）** 方法\n### 3) 结果")
+    assert ANALYSIS.check(f"```\n{good}\n```") == good
+    assert ANALYSIS.check("**1)** 背景\n**2）** 方法\n### 3) 结果")
     with pytest.raises(AnswerError, match=r"lacks part 3\)"):
-        check(ANALYSIS, "1) 背景\n2) 方法")
+        ANALYSIS.check("1) 背景\n2) 方法")
     with pytest.raises(AnswerError, match=r"lacks part 2\)"):
-        check(ANALYSIS, "1) 背景 2) 方法 3) 结果")
+        ANALYSIS.check("1) 背景 2) 方法 3) 结果")
     with pytest.raises(AnswerError, match="empty answer"):
-        check(TRANSLATION, " \n ")
+        TRANSLATION.check(" \n ")
 
 
 def test_clean_text_mends_what_pdf_extraction_leaves() -> None:

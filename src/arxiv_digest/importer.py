@@ -262,8 +262,8 @@ class _Lines:
     def entry_content(self) -> list[str]:
         """The lines of a paper after its metadata, up to its closing `---`.
 
-        The paper ends at the last `---` line before the next paper's heading
-        (a `## ` line followed by the metadata block) or the end of the post.
+        The paper ends at the last `---` line before the next paper's heading or the
+        end of the post.
         """
         if self.index >= len(self.lines) or self.lines[self.index] != "":
             self.fail("expected a blank line after the paper's metadata")
@@ -284,9 +284,7 @@ class _Lines:
         return content
 
     def _paper_starts(self, index: int) -> bool:
-        if not self.lines[index].startswith("## "):
-            return False
-        following = self.lines[index + 1 : index + 1 + len(_METADATA)]
-        return len(following) == len(_METADATA) and all(
-            pattern.match(line) for (pattern, _), line in zip(_METADATA, following, strict=True)
-        )
+        """A `## ` heading followed by the Authors line starts a paper; `_entry` then
+        requires the rest of its metadata, so a damaged block is named by its line."""
+        following = self.lines[index + 1] if index + 1 < len(self.lines) else ""
+        return self.lines[index].startswith("## ") and _METADATA[0][0].match(following) is not None

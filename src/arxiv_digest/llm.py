@@ -26,6 +26,7 @@ class OpenAIChatModel:
 
     def __init__(self, settings: LlmSettings, api_key: str) -> None:
         self.name = settings.model
+        self._api_key = api_key
         self._temperature = settings.temperature
         # base_url None lets the SDK read OPENAI_BASE_URL, and else use OpenAI's.
         self._client = openai.AsyncOpenAI(
@@ -61,7 +62,10 @@ class OpenAIChatModel:
         except openai.APIStatusError as error:
             if error.status_code in _TRANSIENT_STATUS or error.status_code >= 500:
                 raise TransientError(f"HTTP {error.status_code}") from None
-            raise AnswerError(f"HTTP {error.status_code}{_server_message(error.body)}") from None
+            # The server's message becomes a gap reason in the day's record: a committed
+            # file, so a key the server echoes back is removed here, at the source.
+            message = _server_message(error.body).replace(self._api_key, "[redacted]")
+            raise AnswerError(f"HTTP {error.status_code}{message}") from None
         except openai.APITimeoutError:
             raise TransientError("timed out") from None
         except openai.APIConnectionError:

@@ -1,0 +1,186 @@
+"""In-process seams for scenario tests: the pipeline run as a library, with an arXiv source,
+a model and a PDF text source that live in this process (no server, no child process).
+
+`Bench` is a site directory with a config.yaml, like conftest's `Site`, but its builds
+call `build.build` directly; the few end-to-end tests keep using `Site` and the servers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from arxiv_digest.build import Services, build, render_records
+from arxiv_digest.config import Config, load_config
+from arxiv_digest.errors import PdfError
+from arxiv_digest.execute import Completion, PacedExecutor, TransientError
+from arxiv_digest.importer import ImportResult, import_posts
+from arxiv_digest.jekyll import post_path
+from arxiv_digest.models import Paper
+from arxiv_digest.record import DayRecord, read_record, record_path
+from arxiv_digest.render import Prompt
+from arxiv_digest.report import RunReport
+from arxiv_digest.store import Store, StoredText
+from arxiv_digest.window import with_refresh
+from tests import corpus
+from tests.standins import FeedPaper, announced_at, prompt_arxiv_id, prompt_task
+
+
+def as_paper(feed: FeedPaper) -> Paper:
+    """The paper `fetch` makes of a feed entry (whitespace folded as the API client does)."""
+    return Paper(
+        arxiv_id=feed.arxiv_id,
+        title=" ".join(feed.title.split()),
+        authors=tuple(feed.authors),
+        categories=tuple(feed.categories),
+        primary_category=feed.primary_category,
+        abstract=" ".join(feed.abstract.split()),
+        published=feed.published,
+        updated=feed.published,
+        comment=" ".join(feed.comment.split()) if feed.comment else None,
+        journal_ref=feed.journal_ref,
+        doi=feed.doi,
+    )
+
+
+@dataclass
+class Source:
+    """The arXiv API as a list: what is visible at `now` (announcement schedule), by range."""
+
+    papers: list[FeedPaper]
+    now: datetime | None = None
+    holidays: frozenset[date] = frozenset()
+    requests_made: int = 0
+
+    def fetch_submitted(self, start: datetime, end: datetime) -> list[Paper]:
+        self.requests_made += 1
+        return [
+            as_paper(paper)
+            for paper in self.papers
+            if start <= paper.published < end
+            and (self.now is None or announced_at(paper.published, self.holidays) <= self.now)
+        ]
+
+
+Answerer = Callable[[str, str], str | Exception]
+"""(arxiv_id, task) → the answer's text, or an exception to raise for that request."""
+
+
+@dataclass
+class Model:
+    """A chat model that answers from a table (or a function), recording every call."""
+
+    answers: dict[tuple[str, str], str] = field(default_factory=corpus.model_answers)
+    answerer: Answerer | None = None
+    name: str = "standin-model"
+    calls: list[tuple[str, str]] = field(default_factory=list)
+
+    async def complete(self, prompt: Prompt) -> Completion:
+        key = (prompt_arxiv_id(prompt["user"]), prompt_task(prompt["user"]))
+        self.calls.append(key)
+        answer = self.answerer(*key) if self.answerer else self.answers.get(key, "")
+        if isinstance(answer, Exception):
+            raise answer
+        return Completion(text=answer, tokens_in=len(prompt["user"]) // 2, tokens_out=len(answer))
+
+
+@dataclass
+class Texts:
+    """Papers' PDF text by arXiv id; a missing one fails like a 404."""
+
+    texts: dict[str, str]
+    extractor: str = "inprocess-1"
+    downloads: int = 0
+
+    async def text(self, arxiv_id: str) -> StoredText:
+        if arxiv_id not in self.texts:
+            raise PdfError(arxiv_id, "PDF download failed: HTTP 404")
+        self.downloads += 1
+        return StoredText(text=self.texts[arxiv_id], page_count=2)
+
+
+def paper_text(paper: FeedPaper) -> str:
+    return f"{paper.title}\nAbstract\nThe method of {paper.arxiv_id}.\n\fResults: it works."
+
+
+@dataclass
+class Bench:
+    root: Path
+    source: Source
+    model: Model
+    texts: Texts
+    messages: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, root: Path, papers: Iterable[FeedPaper] = corpus.PAPERS) -> Bench:
+        papers = list(papers)
+        bench = cls(
+            root=root,
+            source=Source(papers),
+            model=Model(),
+            texts=Texts({paper.arxiv_id: paper_text(paper) for paper in papers}),
+        )
+        bench.configure()
+        return bench
+
+    def configure(self, **sections: dict[str, Any]) -> Config:
+        raw: dict[str, Any] = {"llm": {"max_retries": 1}}
+        for section, values in sections.items():
+            raw.setdefault(section, {}).update(values)
+        path = self.root / "config.yaml"
+        path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+        return self.config
+
+    @property
+    def config(self) -> Config:
+        return load_config(self.root / "config.yaml")
+
+    def build(self, *days: str, refresh: int = 0) -> RunReport:
+        config = self.config
+        chosen = with_refresh((date.fromisoformat(day) for day in days), refresh)
+
+        async def run() -> RunReport:
+            store = Store.open(config.cache.path)
+            try:
+                services = Services(
+                    source=self.source,
+                    executor=PacedExecutor(self.model, config.llm),
+                    texts=self.texts,
+                    store=store,
+                )
+                return await build(chosen, config, services, self.messages.append)
+            finally:
+                store.close()
+
+        return asyncio.run(run())
+
+    def render(self, *days: str) -> list[Path]:
+        chosen = [date.fromisoformat(day) for day in days] or None
+        return render_records(chosen, self.config).written
+
+    def import_posts(self, *paths: Path) -> ImportResult:
+        return import_posts(list(paths) or None, self.config)
+
+    def record(self, day: str = corpus.DAY) -> DayRecord:
+        found = read_record(self.record_path(day))
+        assert found is not None, f"no record for {day}"
+        return found
+
+    def record_path(self, day: str = corpus.DAY) -> Path:
+        return record_path(self.config.output.records_dir, date.fromisoformat(day))
+
+    def post(self, day: str = corpus.DAY) -> Path:
+        return post_path(self.config.output.posts_dir, date.fromisoformat(day))
+
+    def shown(self, day: str = corpus.DAY) -> list[str]:
+        return [shown.paper.arxiv_id for shown in self.record(day).papers]
+
+
+def transient(message: str = "HTTP 503") -> TransientError:
+    return TransientError(message)
