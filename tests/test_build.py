@@ -10,9 +10,11 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+from arxiv_digest.tasks import AnswerError
 from tests import corpus
 from tests.conftest import API_KEY, Site
-from tests.standins import FeedPaper, Reply, error_reply
+from tests.inprocess import Bench
+from tests.standins import FeedPaper, error_reply
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -46,13 +48,6 @@ def test_window_is_half_open_at_the_anchor(site: Site) -> None:
     assert shown_ids(post) == ["2602.20005v1", "2602.20004v2", "2602.20003v1", "2602.20001v1"]
     query = site.arxiv.queries[0]["search_query"]
     assert query == "(cat:cs.SD OR cat:eess.AS) AND submittedDate:[202602120050 TO 202602130050]"
-
-
-def test_paper_at_the_anchor_opens_the_next_days_post(site: Site) -> None:
-    run = site.digest("build", "--date", "2026-02-14")
-
-    assert run.status == 0, run.stderr
-    assert shown_ids(site.post("2026-02-14").read_text(encoding="utf-8")) == ["2602.20002v1"]
 
 
 def test_rerun_asks_nothing_and_writes_the_same_bytes(site: Site) -> None:
@@ -110,35 +105,6 @@ def test_busy_day_pages_through_everything_and_caps_the_post(site: Site) -> None
     )
 
 
-def test_max_papers_and_include_keywords(site: Site) -> None:
-    site.write_config(filter={"max_papers": 1, "include_keywords": ["CODEC", "meetings"]})
-
-    site.digest("build", "--date", corpus.DAY)
-
-    post = site.post().read_text(encoding="utf-8")
-    assert shown_ids(post) == ["2602.20004v2"]
-    assert "- 抓取总数：4 篇 | 本页显示：1 篇" in post
-
-
-def test_exclude_keywords_match_title_and_abstract_in_any_case(site: Site) -> None:
-    site.write_config(filter={"exclude_keywords": ["mamba", "PROSODY"]})
-
-    site.digest("build", "--date", corpus.DAY)
-
-    assert shown_ids(site.post().read_text(encoding="utf-8")) == ["2602.20004v2", "2602.20001v1"]
-
-
-def test_primary_only_keeps_papers_whose_primary_category_is_configured(site: Site) -> None:
-    site.write_config(filter={"primary_only": True})
-
-    site.digest("build", "--date", corpus.DAY)
-
-    # 2602.20001v1 is cross-listed to cs.SD from cs.CL.
-    assert shown_ids(site.post().read_text(encoding="utf-8")) == [
-        "2602.20005v1", "2602.20004v2", "2602.20003v1",
-    ]  # fmt: skip
-
-
 def test_missing_pdf_costs_only_the_analysis_and_a_rerun_fills_the_gap(site: Site) -> None:
     pdf = site.pdfs.pdfs.pop("2602.20004v2")
 
@@ -159,36 +125,6 @@ def test_missing_pdf_costs_only_the_analysis_and_a_rerun_fills_the_gap(site: Sit
     assert rerun.status == 0, rerun.stderr
     assert site.model.calls[calls:] == [("2602.20004v2", "analysis")]
     assert site.post().read_bytes() == (GOLDEN / f"{corpus.DAY}-arxiv.md").read_bytes()
-
-
-def test_invalid_analysis_is_asked_again(site: Site) -> None:
-    site.model.faults[("2602.20003v1", "analysis")] = [
-        _answer("1) 只有第一部分。"),
-        _answer(""),
-    ]
-
-    run = site.digest("build", "--date", corpus.DAY)
-
-    assert run.status == 0, run.stderr
-    assert site.model.calls.count(("2602.20003v1", "analysis")) == 3
-    assert "attempt 1 failed: the analysis lacks part 2)" in run.stderr
-    assert "attempt 2 failed: empty answer" in run.stderr
-    assert site.post().read_bytes() == (GOLDEN / f"{corpus.DAY}-arxiv.md").read_bytes()
-
-
-def test_failed_translation_keeps_the_paper_with_its_abstract(site: Site) -> None:
-    site.write_config(llm={"max_attempts": 2})
-    site.model.faults[("2602.20003v1", "translation")] = [error_reply(500), error_reply(500)] * 2
-
-    run = site.digest("build", "--date", corpus.DAY)
-
-    assert run.status == 3
-    assert "missing 2602.20003v1 translation: HTTP 500 after 2 attempts" in run.stderr
-    block = site.post().read_text(encoding="utf-8").split("## Listening in Rooms")[1]
-    block = block.split("\n---\n")[0]
-    assert "A Mamba encoder estimates T60 from single-channel speech without a reference." in block
-    assert "500" not in block
-    assert "<details>" in block
 
 
 def test_rate_limits_and_server_errors_are_retried(site: Site) -> None:
@@ -293,7 +229,79 @@ def _cached_translations(cache: Path) -> int:
         return 0
 
 
-def _answer(text: str) -> Reply:
-    from tests.standins import completion_reply
+# In-process through the seams (tests/inprocess.py): selection and answer handling.
 
-    return completion_reply("standin-model", text)
+
+def test_paper_at_the_anchor_opens_the_next_days_post(tmp_path: Path) -> None:
+    bench = Bench.of(tmp_path)
+    bench.build("2026-02-14")
+    assert bench.shown("2026-02-14") == ["2602.20002v1"]
+
+
+def test_max_papers_and_include_keywords(tmp_path: Path) -> None:
+    bench = Bench.of(tmp_path)
+    bench.configure(filter={"max_papers": 1, "include_keywords": ["CODEC", "meetings"]})
+
+    bench.build(corpus.DAY)
+
+    assert bench.shown() == ["2602.20004v2"]
+    assert "- 抓取总数：4 篇 | 本页显示：1 篇" in bench.post().read_text(encoding="utf-8")
+    assert [(left.paper.arxiv_id, left.reason) for left in bench.record().not_shown] == [
+        ("2602.20005v1", "filter.include_keywords"),
+        ("2602.20003v1", "filter.include_keywords"),
+        ("2602.20001v1", "filter.max_papers"),
+    ]
+
+
+def test_exclude_keywords_match_title_and_abstract_in_any_case(tmp_path: Path) -> None:
+    bench = Bench.of(tmp_path)
+    bench.configure(filter={"exclude_keywords": ["mamba", "PROSODY"]})
+    bench.build(corpus.DAY)
+    assert bench.shown() == ["2602.20004v2", "2602.20001v1"]
+
+
+def test_primary_only_keeps_papers_whose_primary_category_is_configured(tmp_path: Path) -> None:
+    bench = Bench.of(tmp_path)
+    bench.configure(filter={"primary_only": True})
+    bench.build(corpus.DAY)
+    # 2602.20001v1 is cross-listed to cs.SD from cs.CL.
+    assert bench.shown() == ["2602.20005v1", "2602.20004v2", "2602.20003v1"]
+    assert [left.reason for left in bench.record().not_shown] == ["filter.primary_only"]
+
+
+def test_invalid_analysis_is_asked_again(tmp_path: Path) -> None:
+    bench = Bench.of(tmp_path)
+    scripted = ["1) 只有第一部分。", ""]
+    answers = corpus.model_answers()
+    bench.model.answerer = lambda arxiv_id, task: (
+        scripted.pop(0) if (arxiv_id, task) == ("2602.20003v1", "analysis") and scripted
+        else answers[(arxiv_id, task)]
+    )  # fmt: skip
+
+    report = bench.build(corpus.DAY)
+
+    assert not report.incomplete
+    assert bench.model.calls.count(("2602.20003v1", "analysis")) == 3
+    assert "2602.20003v1 analysis: attempt 1 failed: the analysis lacks part 2)" in bench.messages
+    assert "2602.20003v1 analysis: attempt 2 failed: empty answer" in bench.messages
+
+
+def test_failed_translation_keeps_the_paper_with_its_abstract(tmp_path: Path) -> None:
+    bench = Bench.of(tmp_path)
+    bench.configure(llm={"max_attempts": 2})
+    answers = corpus.model_answers()
+    bench.model.answerer = lambda arxiv_id, task: (
+        AnswerError("HTTP 400: refused") if (arxiv_id, task) == ("2602.20003v1", "translation")
+        else answers[(arxiv_id, task)]
+    )  # fmt: skip
+
+    report = bench.build(corpus.DAY)
+
+    assert [(gap.arxiv_id, gap.task, gap.reason) for gap in report.days[0].gaps] == [
+        ("2602.20003v1", "translation", "HTTP 400: refused after 2 attempts")
+    ]
+    block = bench.post().read_text(encoding="utf-8").split("## Listening in Rooms")[1]
+    block = block.split("\n---\n")[0]
+    assert "A Mamba encoder estimates T60 from single-channel speech without a reference." in block
+    assert "400" not in block
+    assert "<details>" in block

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 from tests import corpus
 from tests.conftest import Site
-from tests.inprocess import Bench, paper_text
+from tests.inprocess import Bench
 from tests.standins import FeedPaper, announced_at
 
 HOLIDAY = date(2026, 3, 19)  # a Thursday: that evening's announcement moves to Sunday

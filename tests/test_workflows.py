@@ -92,7 +92,10 @@ def test_daily_workflow_refreshes_on_a_schedule_with_secrets_and_a_cache() -> No
     install = steps["Install (the README's way)"]["run"]
     assert install in (ROOT / "README.md").read_text("utf-8")
     assert any(step.get("uses", "").startswith("actions/cache@") for step in job["steps"])
-    assert "git add _posts" in steps["Commit and push new or changed posts"]["run"]
+    assert (
+        "git add _records _posts"
+        in steps["Commit and push new or changed records and posts"]["run"]
+    )
 
 
 def test_ci_workflow_runs_the_readme_test_command() -> None:
