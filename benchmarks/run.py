@@ -40,7 +40,14 @@ from tests.standins import (  # noqa: E402
 )
 
 from arxiv_digest import pdftext  # noqa: E402
-from arxiv_digest.models import Enrichment, Paper, Post, PostEntry  # noqa: E402
+from arxiv_digest.models import Answer, Paper  # noqa: E402
+from arxiv_digest.record import (  # noqa: E402
+    SCHEMA,
+    DayRecord,
+    RecordWindow,
+    ShownPaper,
+    write_record,
+)
 from arxiv_digest.render import post_context, render_post, template_environment  # noqa: E402
 from arxiv_digest.window import window_for  # noqa: E402
 
@@ -185,7 +192,8 @@ def extraction_seconds_per_page(pdf_bytes: bytes) -> dict[str, float]:
 
 
 def archive_of_posts(posts_dir: Path, count: int, papers_per_post: int) -> None:
-    """`count` daily posts of `papers_per_post` papers each, rendered by the real templates."""
+    """`count` days of `papers_per_post` papers each: records in `_records/` beside
+    `posts_dir`, and the posts rendered from them by the real templates."""
     templates = template_environment(ROOT / "templates")
     zone = ZoneInfo("Asia/Shanghai")
     posts_dir.mkdir(parents=True, exist_ok=True)
@@ -193,8 +201,8 @@ def archive_of_posts(posts_dir: Path, count: int, papers_per_post: int) -> None:
     for number in range(count):
         day = first + timedelta(days=number)
         window = window_for(day, time_of_day(8, 50), zone)
-        entries = tuple(
-            PostEntry(
+        papers = tuple(
+            ShownPaper(
                 paper=Paper(
                     arxiv_id=f"{day:%y%m}.{number:03d}{slot:02d}v1",
                     title=f"Benchmark Paper {number}-{slot}: Speech, Audio and Music at Scale",
@@ -204,17 +212,31 @@ def archive_of_posts(posts_dir: Path, count: int, papers_per_post: int) -> None:
                     abstract="An abstract.",
                     published=window.end - timedelta(minutes=slot + 1),
                 ),
-                enrichment=Enrichment(
-                    translation="本文提出一种新的语音增强方法，在多个公开数据集上取得了显著提升。"
-                    * 4,
-                    analysis=corpus.analysis_for(f"Paper {number}-{slot}")
-                    + f"\n- 公式：$$ l_k = \\sum_{{i \\in P}} a_i t_{{k,i}} $$（第 {slot} 篇）。",
-                ),
+                answers={
+                    "translation": Answer(
+                        "本文提出一种新的语音增强方法，在多个公开数据集上取得了显著提升。" * 4,
+                        "bench",
+                        None,
+                    ),
+                    "analysis": Answer(
+                        corpus.analysis_for(f"Paper {number}-{slot}")
+                        + f"\n- 公式：$$ l_k = \\sum_{{i \\in P}} a_i t_{{k,i}} $$（第 {slot} 篇）。",
+                        "bench",
+                        None,
+                    ),
+                },
             )
             for slot in range(papers_per_post)
         )
-        post = Post(window=window, fetched_count=papers_per_post, entries=entries)
-        text = render_post(templates, post_context(post, ["cs.SD", "eess.AS"], "Asia/Shanghai"))
+        record = DayRecord(
+            schema=SCHEMA,
+            day=day,
+            window=RecordWindow("Asia/Shanghai", window.start, window.end),
+            in_window=papers_per_post,
+            papers=papers,
+        )
+        write_record(posts_dir.parent / "_records", record)
+        text = render_post(templates, post_context(record, ["cs.SD", "eess.AS"]))
         (posts_dir / f"{day.isoformat()}-arxiv.md").write_text(text, encoding="utf-8")
 
 
