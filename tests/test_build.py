@@ -96,7 +96,7 @@ def test_busy_day_pages_through_everything_and_caps_the_post(site: Site) -> None
     assert run.status == 0, run.stderr
     assert [query["start"] for query in site.arxiv.queries] == ["0", "10", "20", "30", "40"]
     post = site.post().read_text(encoding="utf-8")
-    assert "- 抓取总数：45 篇 | 本页显示：20 篇（去重/过滤后）" in post
+    assert "- 抓取总数：45 篇 \\| 本页显示：20 篇（去重/过滤后）" in post
     newest = [paper.arxiv_id for paper in papers[:20]]
     assert shown_ids(post) == newest
     # No model request for a paper that is not shown.
@@ -245,7 +245,7 @@ def test_max_papers_and_include_keywords(tmp_path: Path) -> None:
     bench.build(corpus.DAY)
 
     assert bench.shown() == ["2602.20004v2"]
-    assert "- 抓取总数：4 篇 | 本页显示：1 篇" in bench.post().read_text(encoding="utf-8")
+    assert "- 抓取总数：4 篇 \\| 本页显示：1 篇" in bench.post().read_text(encoding="utf-8")
     assert [(left.paper.arxiv_id, left.reason) for left in bench.record().not_shown] == [
         ("2602.20005v1", "filter.include_keywords"),
         ("2602.20003v1", "filter.include_keywords"),

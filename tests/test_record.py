@@ -15,14 +15,9 @@ from arxiv_digest.record import RecordError, read_record, to_json
 from tests import corpus
 from tests.conftest import DIGEST, SHARED
 from tests.inprocess import Bench
+from tests.test_reference_posts import with_declared_fixes
 
 EXAMPLES = sorted((SHARED / "examples").glob("*-arxiv.md"))
-FORMULA = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]")
-
-
-def with_declared_fixes(post: str) -> str:
-    """The reference post as this tool renders it: formulas in kramdown's `$$ … $$` (README)."""
-    return FORMULA.sub(lambda found: f"$${found.group(1) or found.group(2)}$$", post)
 
 
 def digest(root: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -180,7 +180,7 @@ def test_a_late_paper_joins_its_day_and_costs_only_its_own_requests(tmp_path: Pa
 
     assert bench.shown()[:3] == ["2602.20005v1", late.arxiv_id, "2602.20004v2"]
     post = bench.post().read_text(encoding="utf-8")
-    assert "- 抓取总数：5 篇 | 本页显示：5 篇（去重/过滤后）" in post
+    assert "- 抓取总数：5 篇 \\| 本页显示：5 篇（去重/过滤后）" in post
     assert sorted(bench.model.calls[calls:]) == sorted(
         (arxiv_id, task)
         for arxiv_id in ("2602.20005v1", late.arxiv_id, "2602.20002v1")
@@ -201,7 +201,7 @@ def test_the_cap_limits_only_papers_added_to_a_day(tmp_path: Path) -> None:
     bench.configure(filter={"max_papers": 3})
     bench.build(corpus.DAY)
     assert bench.shown() == ["2602.20005v1", "2602.20004v2", "2602.20003v1"]
-    assert "- 抓取总数：4 篇 | 本页显示：3 篇" in bench.post().read_text(encoding="utf-8")
+    assert "- 抓取总数：4 篇 \\| 本页显示：3 篇" in bench.post().read_text(encoding="utf-8")
 
     # A paper the day shows stays even when the API does not return it this time, and so
     # does a paper it did not show: the window never forgets one.

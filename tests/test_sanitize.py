@@ -1,13 +1,21 @@
-"""The content sanitizer: what untrusted text can no longer do, on chosen and on random input."""
+"""The sanitizer: what untrusted text can no longer do, checked on the parse of its output.
+
+The checks here read the output the way the site's renderer does (pulldown-cmark);
+tests/test_jekyll.py reads it the way kramdown does, in real Jekyll.
+"""
 
 from __future__ import annotations
 
+import html
 import re
-from datetime import date, time
+import unicodedata
+from datetime import date
+from datetime import time as time_of_day
 from zoneinfo import ZoneInfo
 
+import pyromark
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from arxiv_digest.models import Answer, Paper
@@ -18,106 +26,176 @@ from arxiv_digest.render import (
     render_post,
     template_environment,
 )
-from arxiv_digest.sanitize import block, inline
+from arxiv_digest.sanitize import block, inline, normalize
 from arxiv_digest.window import window_for
 
-LIQUID_BRACE = '{{ "{" }}'
+OPTIONS = (
+    pyromark.Options.ENABLE_TABLES
+    | pyromark.Options.ENABLE_STRIKETHROUGH
+    | pyromark.Options.ENABLE_MATH
+    | pyromark.Options.ENABLE_FOOTNOTES
+)
+ALLOWED = {
+    "Paragraph", "List", "Item", "Emphasis", "Strong", "Link", "CodeBlock",
+    "Text", "Code", "DisplayMath", "SoftBreak", "HardBreak",
+}  # fmt: skip
+
+
+def constructs(markdown: str) -> list[tuple[str, object]]:
+    """Every construct a CommonMark parser (with GFM tables, footnotes, math) reads."""
+    found = []
+    for event, _ in pyromark.events_with_range(markdown, options=OPTIONS):
+        if isinstance(event, str):
+            found.append((event, None))
+            continue
+        ((kind, value),) = event.items()
+        if kind in ("Start", "End"):
+            name = value if isinstance(value, str) else next(iter(value))
+            detail = None if isinstance(value, str) else next(iter(value.values()))
+            found.append((name, detail))
+        else:
+            found.append((kind, value))
+    return found
+
+
+# In text that CommonMark reads literally, what kramdown would still read as syntax.
+KRAMDOWN_ACTIVE = re.compile(
+    r"(?<!\\)(?:\||\{[:#]|<[A-Za-z/!?]|\$|~~|\[|\]|^[ \t]*:)", re.MULTILINE
+)
+
+
+def assert_only_allowed(markdown: str) -> None:
+    for name, detail in constructs(markdown):
+        assert name in ALLOWED, (name, markdown)
+        if name == "Link" and detail is not None:  # its start, which carries the target
+            assert isinstance(detail, dict)
+            assert (
+                re.match(r"(?i)(https?|mailto):", detail["dest_url"])
+                or detail["link_type"] == "Email"
+            ), detail
+        if name == "CodeBlock" and detail is not None:
+            assert "Fenced" in detail, detail
+    assert not pyromark.reference_definitions(markdown), markdown
+    source = markdown.encode("utf-8")
+    in_code = False
+    for event, span in pyromark.events_with_range(markdown, options=OPTIONS):
+        if isinstance(event, dict) and ("Start" in event or "End" in event):
+            marker = event.get("Start", event.get("End"))
+            if (isinstance(marker, dict) and "CodeBlock" in marker) or marker == "CodeBlock":
+                in_code = "Start" in event
+        if isinstance(event, dict) and "Text" in event and not in_code:
+            line_start = source.rfind(b"\n", 0, span["start"]) + 1
+            text = source[line_start : span["end"]].decode("utf-8")
+            found = KRAMDOWN_ACTIVE.search(text, span["start"] - line_start)
+            # A line-start `:` counts only where the text itself starts the line.
+            assert found is None or (
+                found.group().strip() == ":" and source[line_start : span["start"]].strip()
+            ), (text, markdown)
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("Plain title with a < b & c", "Plain title with a < b & c"),
-        ("<script>alert(1)</script>", "&lt;script>alert(1)&lt;/script>"),
-        ("{{ site.github }}", '{{ "{" }}{{ "{" }} site.github }}'),
-        ("{% include x.html %}", '{{ "{" }}% include x.html %}'),
-        ("Set {a, b} stays", "Set {a, b} stays"),
-        ("x {: onclick='y'}", "x {&#58; onclick='y'}"),
+        # kramdown reads a table in any first line with a `|`, a formula's included.
+        ("概率 p(y|x) 很高", "概率 p(y\\|x) 很高"),
+        ("$$p(y|x)$$ 很高", "$$p(y\\vert x)$$ 很高"),
+        # A fence's info string with a space: one canonical fence, always closed.
+        ('```python title="demo.py"\n<script>alert(1)</script>\n```', "```python\n<script>alert(1)</script>\n```"),
+        ("正文\n\n```\n<script>alert(1)</script>", "正文\n\n```\n<script>alert(1)</script>\n```"),
+        # A link whose target starts on the next line, in a quote, after a carriage return.
+        ("[主页](\njavascript:alert(1))", "&#91;主页&#93;(\njavascript\\:alert(1))"),
+        ("> [x]: javascript:alert(1)\n\n[x]", "\\> &#91;x&#93;\\: javascript\\:alert(1)\n\n&#91;x&#93;"),
+        ("a\r## 新论文\r[x]: javascript:1", "a\n\\#\\# 新论文\n&#91;x&#93;\\: javascript\\:1"),
+        # Images, dishonest links, abbreviations, footnotes, raw HTML, kramdown extensions.
+        ("![](https://e.com/p.gif)", "\\!&#91;&#93;(https\\://e\\.com/p\\.gif)"),
+        ("[https://arxiv.org/abs/1](https://evil.com)", "&#91;https\\://arxiv\\.org/abs/1&#93;(https\\://evil\\.com)"),
+        ("*[arXiv]: 恶意\n\narXiv", "\\*&#91;arXiv&#93;: 恶意\n\narXiv"),
+        ("注[^1]\n\n[^1]: 脚注", "注&#91;^1&#93;\n\n&#91;^1&#93;\\: 脚注"),
+        ("</div>\n</details>\n<img src=x onerror=alert(1)>", "\\</div\\>\n\\</details\\>\n\\<img src\\=x onerror\\=alert(1)\\>"),
+        ("x {: onclick='y'} {::nomarkdown}", "x \\{: onclick='y'} \\{::nomarkdown}"),
+        ("---\n\n## 标题\n\n文本\n===", "\\-\\-\\-\n\n\\#\\# 标题\n\n文本\n\\=\\=\\="),
+        # Control and bidi characters are gone before anything else.
+        ("反\u202e转\u202c 与 \x07铃", "反转 与 铃"),
+        # What may stay, stays byte for byte.
+        ("1)  \n- **研究背景**：`<think>` 标签。  \n  - 嵌套", "1)  \n- **研究背景**：`<think>` 标签。  \n  - 嵌套"),
+        ("[代码](https://github.com/a/b) 与 <https://e.com>", "[代码](https://github.com/a/b) 与 <https://e.com>"),
+        ("\\( l_k = \\sum_{i} a_i \\) 与 \\[ x \\]", "$$ l_k = \\sum_{i} a_i $$ 与 $$ x $$"),
     ],
-)
-def test_inline_fields(text: str, expected: str) -> None:
+)  # fmt: skip
+def test_block(text: str, expected: str) -> None:
+    assert block(text) == expected
+    assert_only_allowed(expected)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("SPO-CLAPScore: Enhancing CLAP-based Alignment!", "SPO-CLAPScore: Enhancing CLAP-based Alignment!"),
+        ("On $\\ell_1$ Codecs", "On $$\\ell_1$$ Codecs"),
+        ("<script>alert(1)</script>", "\\<script\\>alert(1)\\</script\\>"),
+        ("A [link](https://e.com) | and a pipe", "A &#91;link&#93;(https\\://e\\.com) \\| and a pipe"),
+        ("1. Not a list", "1. Not a list"),
+    ],
+)  # fmt: skip
+def test_inline(text: str, expected: str) -> None:
     assert inline(text) == expected
 
 
-@pytest.mark.parametrize(
-    ("text", "expected"),
-    [
-        ("段落一\n\n段落二", "段落一\n\n段落二"),
-        ("包含`<seg>`标签与 `{x}`", "包含`<seg>`标签与 `{x}`"),
-        ("x\n## 新论文\n---\ny\n===", "x\n\\## 新论文\n\\---\ny\n\\==="),
-        ("</div>\n</details>", "&lt;/div>\n&lt;/details>"),
-        ('<img src=x onerror="alert(1)">', '&lt;img src=x onerror="alert(1)">'),
-        ("```python\nprint('<b>')\n```\n<b>", "```python\nprint('<b>')\n```\n&lt;b>"),
-        ("```\nnever closed <b>", "```\nnever closed <b>\n```"),
-        (
-            "[a](javascript:alert(1)) [b](https://arxiv.org)",
-            "[a]&#40;javascript:alert(1)) [b](https://arxiv.org)",
-        ),
-        ("[a](&#106;avascript:x)", "[a]&#40;&#106;avascript:x)"),
-        ("[a]( java\tscript:x)", "[a]&#40; java\tscript:x)"),
-        ("[1]: javascript:alert(1)", "[1]&#58; javascript:alert(1)"),
-        ("{::nomarkdown}<script>", "{&#58;:nomarkdown}&lt;script>"),
-    ],
-)
-def test_block_bodies(text: str, expected: str) -> None:
-    assert block(text) == expected
-
-
-# Text made of the characters that matter to Markdown, HTML and Liquid, and some that do not.
-hostile_text = st.text(
-    alphabet=st.sampled_from(list("<>/{}%#-=*_`~[]():!\"'$\\ \n\tabsciptjvaonerr论文1")),
+HOSTILE = st.text(
+    alphabet=st.sampled_from(
+        [*list("ab中 \n\r\t*_`~[]()<>!#|:{}$\\-=>+.&;\"'/^%"), "\u202e", "\x00"]
+    ),
     max_size=120,
 )
 
 
-def _outside_fences(text: str) -> list[str]:
-    lines, fence = [], None
-    for line in text.split("\n"):
-        marker = re.match(r"^ {0,3}(`{3,}|~{3,})", line)
-        if (
-            fence is None
-            and marker
-            and not (marker.group(1)[0] == "`" and "`" in line[marker.end() :])
-        ):
-            fence = marker.group(1)
-        elif (
-            fence is not None
-            and marker
-            and marker.group(1)[0] == fence[0]
-            and not line[marker.end() :].strip()
-        ):
-            fence = None if len(marker.group(1)) >= len(fence) else fence
-        elif fence is None:
-            lines.append(line)
-    return lines
+def test_the_invisible_characters_are_unicodes_own() -> None:
+    """The sanitizer's hard-coded class is every control, format (but the zero-width
+    joiners), surrogate and private-use character of this Python's Unicode database."""
+    expected = {
+        chr(code)
+        for code in range(0x110000)
+        if unicodedata.category(chr(code)) in ("Cc", "Cf", "Cs", "Co")
+        and chr(code) not in "\t\n\r\u200c\u200d"
+    }
+    kept = {char for char in expected if normalize(f"a{char}b") == f"a{char}b"}
+    assert kept == set()
+    assert normalize("a\u200db\u2028c\r\nd") == "a\u200db c\nd"
 
 
-@settings(max_examples=400, deadline=None)
-@given(hostile_text)
-def test_block_output_cannot_change_structure_or_start_liquid(text: str) -> None:
+def alphanumerics(text: str) -> str:
+    return "".join(char for char in text if char.isalnum())
+
+
+@settings(max_examples=600, deadline=None)
+@given(HOSTILE)
+def test_any_text_comes_out_allowed_whole_and_stable(text: str) -> None:
+    # A fence's info string beyond its first word is shown by no renderer; left out here.
+    assume(not re.search(r"^ {0,3}(`{3,}|~{3,})[^\n]*\S\s+\S", normalize(text), re.MULTILINE))
     safe = block(text)
 
-    without_our_braces = safe.replace(LIQUID_BRACE, "")
-    assert "{{" not in without_our_braces and "{%" not in without_our_braces
-    for line in _outside_fences(safe):
-        assert not re.match(r"^ {0,3}#{1,6}([ \t]|$)", line), line
-        assert not re.match(r"^ {0,3}(=+|-+)[ \t]*$", line), line
-        assert not re.match(r"^ {0,3}([-*_])([ \t]*\1){2,}[ \t]*$", line), line
-        assert not re.search(r"\{:", line), line
-    # Every fence it opens, it closes: what follows is outside code again.
-    assert _outside_fences(safe + "\nafter")[-1] == "after"
+    assert_only_allowed(safe)
+    # No text is lost: every letter is still there, in order (entities and \vert decoded).
+    shown = html.unescape(safe.replace("\\vert ", "|"))
+    assert alphanumerics(shown) == alphanumerics(normalize(text))
+    assert block(safe) == safe
 
 
-@settings(max_examples=200, deadline=None)
-@given(
-    st.lists(
-        st.tuples(hostile_text, hostile_text, hostile_text, hostile_text), min_size=1, max_size=4
-    )
-)
+@settings(max_examples=300, deadline=None)
+@given(HOSTILE)
+def test_any_one_line_field_comes_out_as_inline_text(text: str) -> None:
+    safe = inline(text)
+    assert "\n" not in safe
+    assert_only_allowed(f"x {safe}")
+    assert inline(safe) == safe
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(HOSTILE, HOSTILE, HOSTILE, HOSTILE), min_size=1, max_size=4))
 def test_posts_keep_one_block_per_paper_whatever_the_text(
     texts: list[tuple[str, str, str, str]],
 ) -> None:
-    window = window_for(date(2026, 2, 13), time(8, 50), ZoneInfo("Asia/Shanghai"))
+    window = window_for(date(2026, 2, 13), time_of_day(8, 50), ZoneInfo("Asia/Shanghai"))
     entries = tuple(
         ShownPaper(
             paper=Paper(
@@ -146,3 +224,4 @@ def test_posts_keep_one_block_per_paper_whatever_the_text(
     assert lines.count("<details>") == lines.count("</details>") == len(entries)
     assert lines.count('<div markdown="1">') == lines.count("</div>") == len(entries)
     assert lines.count("---") == 2 + len(entries)
+    assert not re.search(r"\{[{%]", text.replace('{{ "{" }}', ""))

@@ -15,6 +15,7 @@ import jinja2
 
 from arxiv_digest import sanitize
 from arxiv_digest.errors import DigestError
+from arxiv_digest.jekyll import liquid_safe
 from arxiv_digest.models import Paper
 from arxiv_digest.record import DayRecord, ShownPaper
 from arxiv_digest.tasks import ANALYSIS, TRANSLATION
@@ -101,14 +102,23 @@ def _entry_context(shown: ShownPaper) -> EntryContext:
     analysis = shown.answers.get(ANALYSIS.name)
     return EntryContext(
         arxiv_id=paper.arxiv_id,
-        title=sanitize.inline(paper.title),
-        authors=[sanitize.inline(author) for author in paper.authors],
-        categories=[sanitize.inline(category) for category in paper.categories],
+        title=_inline(paper.title),
+        authors=[_inline(author) for author in paper.authors],
+        categories=[_inline(category) for category in paper.categories],
         abs_url=ABS_URL.format(id=paper.arxiv_id),
         pdf_url=PDF_URL.format(id=paper.arxiv_id),
-        body=sanitize.block(translation.text if translation else paper.abstract or ""),
-        analysis=None if analysis is None else sanitize.block(analysis.text),
+        body=_block(translation.text if translation else paper.abstract or ""),
+        analysis=None if analysis is None else _block(analysis.text),
     )
+
+
+# Untrusted text in a Jekyll post: the allowlisted Markdown, then safe from Liquid.
+def _inline(text: str) -> str:
+    return liquid_safe(sanitize.inline(text))
+
+
+def _block(text: str) -> str:
+    return liquid_safe(sanitize.block(text))
 
 
 def render_post(environment: jinja2.Environment, context: PostContext) -> str:

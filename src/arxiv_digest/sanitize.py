@@ -1,121 +1,444 @@
-"""Make untrusted text safe to publish in a Jekyll post, leaving benign text byte-identical.
+"""Untrusted text made safe to publish: one grammar, an allowlist, enforced on a parse.
 
-Titles, abstracts, PDF text and model answers end up on a public web page that
-Jekyll renders with Liquid and then kramdown. Here such text loses what could
-break the build, run script in a reader's browser, or change the post's
-structure:
+Titles, authors, abstracts and model answers are written by strangers. What they may
+contain is decided here, on the parse of a CommonMark parser (pulldown-cmark, through
+`pyromark`, which reports the source range of every construct), never by patterns
+over lines:
 
-- Liquid: where the text has `{{` or `{%`, every `{` is written as the Liquid
-  output `{{ "{" }}`, so Jekyll prints it and no tag or variable can start.
-- raw HTML: a `<` that would open a tag, comment or declaration outside code
-  becomes `&lt;` (so no `<script>`, no `onerror=`, no stray `</details>`);
-  kramdown's attribute lists and extensions (`{:`) lose their colon to `&#58;`,
-  and links or link definitions whose target is a `javascript:`, `vbscript:`
-  or `data:` URL (entities decoded, as a browser would) lose their link syntax.
-  Entities, not backslashes, so that no run of backslashes can undo them.
-- structure: outside code, a line that would be a heading (`## `), a thematic
-  break or setext underline (`---`, `***`, `===`) is escaped with a backslash,
-  and a code fence left open is closed.
+- allowed: paragraphs, lists (nested at most `_MAX_LIST_DEPTH` deep), emphasis and
+  strong emphasis, code spans and fenced code blocks, links to http(s) or mailto URLs
+  whose visible text, when it is a URL, is that URL, and formulas (`$$ … $$`, and
+  `$ … $`, which is written as `$$ … $$` because kramdown reads only that);
+- everything else (headings, rules, quotes, tables, raw HTML, images, reference
+  definitions and links, strikethrough, indented code) keeps its text but loses its
+  syntax: each of its punctuation characters is escaped, so both renderers show it
+  literally. Nothing is dropped.
 
-Code spans and fenced code blocks keep their content: kramdown escapes it itself.
-Formulas keep theirs too, in kramdown's `$$ ... $$` form (see `_prose`).
+The output must read the same to kramdown (GFM input), which renders the Jekyll
+posts, as to the CommonMark renderer of the site. Where kramdown gives meaning to
+text that CommonMark leaves literal (`|` tables, `{:` attribute lists, `{#` ids,
+`]:` and `*[` definitions, `[^` footnotes, `$` math, `~~`, a line-start `:`, raw
+HTML, and runs of brackets, backticks and asterisks that cost it quadratic time),
+the text is escaped too; allowed links, code spans and fences are written out again
+in one form both read alike (a fence always closed, a code span without inner
+backticks, a link target percent-encoded on one line). Then the result is parsed
+again: until it holds only allowed constructs it is escaped again, and if that does
+not settle, the whole text is escaped.
+
+Escapes are backslashes, which both grammars honour for ASCII punctuation, except
+brackets, written as the entities `&#91;` `&#93;` (a `\\[ … \\]` would read as a
+LaTeX formula to MathJax), and parentheses, which need none once no bracket can
+open a link. Before parsing, line endings are normalised, control, bidi and other
+invisible format characters are removed, lines nested deeper than the allowlist
+are flattened, and formulas written `\\( … \\)` or `\\[ … \\]` become `$$ … $$`.
+Every step is linear in the length of the text.
 """
 
 from __future__ import annotations
 
-import html
+import bisect
 import re
+from typing import Any, cast
+from urllib.parse import quote, urlsplit
 
-from arxiv_digest.jekyll import liquid_safe
+import pyromark
 
-_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
-_KRAMDOWN_EXTENSION = re.compile(r"\{:")
-_LINK_TARGET = re.compile(r"\]\(([^)]*)")
-_LINK_DEFINITION = re.compile(r"^( {0,3}\[[^\]]*\]):(.*)$")
-_SCRIPT_SCHEME = re.compile(r"(?:javascript|vbscript|data):")
-_INVISIBLE = re.compile(r"[\x00-\x20\x7f<>]+")
-# What passes through unescaped: code spans, kramdown formulas, and LaTeX-delimited formulas,
-# each only where kramdown will see it too: not behind an odd run of backslashes, which escapes
-# its delimiter (the even run before it is kept as it is).
-_VERBATIM = re.compile(
-    r"(?P<lead>(?<!\\)(?:\\\\)*)"
-    r"(?:(?<!`)(?P<ticks>`+)(?!`).+?(?<!`)(?P=ticks)(?!`)"
-    r"|\$\$.+?\$\$"
-    # A formula to convert must not hold `$$`: kramdown would end it there.
-    r"|\\\((?P<inline>(?:(?!\$\$).)+?)\\\)"
-    r"|\\\[(?P<display>(?:(?!\$\$).)+?)\\\])"
+_OPTIONS = (
+    pyromark.Options.ENABLE_TABLES
+    | pyromark.Options.ENABLE_STRIKETHROUGH
+    | pyromark.Options.ENABLE_MATH
 )
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_HEADING = re.compile(r"^( {0,3})(#{1,6}(?:[ \t]|$))")
-# A thematic break (three or more of - * _), or a setext underline (any run of = or -).
-_BREAK_OR_UNDERLINE = re.compile(r"^( {0,3})(?=(?:=+|-+)[ \t]*$|([-*_])(?:[ \t]*\2){2,}[ \t]*$)(.)")
+_MAX_PASSES = 4
+_MAX_LIST_DEPTH = 4
+_LINK_SCHEMES = ("http", "https", "mailto")
+
+_ESCAPABLE = "\\`*_{}[]()#+-.!|:<>$~=\"'"
+"""ASCII punctuation that both CommonMark and kramdown unescape after a backslash."""
+_ESCAPES = {
+    **{char: "\\" + char for char in _ESCAPABLE},
+    "[": "&#91;",
+    "]": "&#93;",
+    "(": "(",
+    ")": ")",
+}
+_ESCAPE_ALL = str.maketrans(_ESCAPES)
+# Text CommonMark reads literally in which kramdown would read syntax (or spend quadratic
+# time): always escaped, and escaped where the context says so.
+_TEXT_ALWAYS = str.maketrans({char: _ESCAPES[char] for char in "|[]`*$"})
+# Zero-width: the place before each character to escape, so that the replacement is a
+# constant backslash, which `re.sub` inserts without calling back into Python.
+_TEXT_IN_CONTEXT = re.compile(
+    r"(?=<[A-Za-z/!?])|(?=\{[:#])|(?=~~)|(?<=~)(?=~)|(?<![A-Za-z0-9])(?=_)|(?=_(?![A-Za-z0-9]))"
+)
+_TEXT_SPECIAL = re.compile(r"[|\[\]`*$<{~_]")
+_ESCAPE_PAIR = re.compile(r"(\\[!-/:-@\[-`{-~])")
+
+# Control (but tab and newline), format (but the zero-width joiners that some scripts
+# need), surrogate and private-use characters, and the invisible separators and
+# noncharacters; line and paragraph separators become spaces. Checked against
+# unicodedata by the tests.
+_INVISIBLE = re.compile(
+    "[\x00-\x08\x0b-\x1f\x7f-\x9f\u00ad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2"
+    "\u180e\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb"
+    "\ufffe\uffff\ud800-\udfff\ue000-\uf8ff\U000110bd\U000110cd\U00013430-\U0001343f"
+    "\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001\U000e0020-\U000e007f"
+    "\U000f0000-\U000ffffd\U00100000-\U0010fffd]"
+)
+_LINE_SEPARATORS = str.maketrans({"\u2028": " ", "\u2029": " "})
+# A line that opens more containers (quotes, list items) than the allowlist nests: its
+# markers are escaped before parsing, so that no text can make a parser nest deeply.
+_DEEP_PREFIX = re.compile(
+    r"^(?:[ \t]*(?:>|[*+-](?=[ \t])|\d{1,9}[.)](?=[ \t]))[ \t]*)" + f"{{{_MAX_LIST_DEPTH + 2},}}",
+    re.MULTILINE,
+)
+# An escaped backslash (skipped whole, so it opens nothing), a formula delimiter, a newline.
+_LATEX_DELIMITER = re.compile(r"\\\\|\\[()\[\]]|\n")
+_LANGUAGE = re.compile(r"[A-Za-z0-9_+#.-]{1,30}")
+
+_ALLOWED_CONTAINERS = {"Paragraph", "List", "Item", "Emphasis", "Strong", "Link", "CodeBlock"}
+_ALLOWED_INLINE_CONTAINERS = {"Paragraph", "Emphasis", "Strong"}
 
 
-def inline(text: str) -> str:
-    """A one-line field (title, author, category): no HTML, no Liquid, no kramdown extension."""
-    return liquid_safe(_prose(" ".join(text.split())))
+def normalize(text: str) -> str:
+    """Line endings as `\\n`, no control, bidi or other invisible format characters."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    return _INVISIBLE.sub("", text).translate(_LINE_SEPARATORS)
 
 
 def block(text: str) -> str:
-    """A Markdown body (translation, abstract, analysis), safe inside the post's structure."""
-    lines = []
-    fence: str | None = None
-    for line in text.split("\n"):
-        marker = _FENCE.match(line)
-        if fence is not None:
-            if marker and _closes(fence, marker.group(1), line[marker.end() :]):
-                fence = None
-            lines.append(line)
-            continue
-        # A backtick fence's info string has no backtick; else the line is a code span.
-        if marker and not (marker.group(1)[0] == "`" and "`" in line[marker.end() :]):
-            fence = marker.group(1)
-            lines.append(line)
-            continue
-        line = _HEADING.sub(r"\1\\\2", line)
-        line = _BREAK_OR_UNDERLINE.sub(r"\1\\\3", line)
-        lines.append(_prose(line))
-    if fence is not None:
-        lines.append(fence)
-    return liquid_safe("\n".join(lines))
+    """A Markdown body (abstract, translation, analysis) that holds only allowed constructs."""
+    source = _latex_formulas(_flatten_deep_lines(normalize(text)))
+    return _settled(source, inline_only=False)
 
 
-def _closes(fence: str, marker: str, rest: str) -> bool:
-    """Whether a fence line `marker` + `rest` closes the code block opened by `fence`."""
-    return marker[0] == fence[0] and len(marker) >= len(fence) and not rest.strip()
+def inline(text: str) -> str:
+    """A one-line field (title, author, category): text, code, emphasis and formulas only."""
+    source = _latex_formulas(" ".join(normalize(text).split()))
+    return _settled(source, inline_only=True)
 
 
-def _prose(line: str) -> str:
-    """Escape HTML and kramdown syntax in one line, outside its code spans and formulas.
+def _settled(source: str, *, inline_only: bool) -> str:
+    for _ in range(_MAX_PASSES):
+        safe = _neutralize(source, inline_only=inline_only)
+        if safe == source:
+            return safe
+        source = safe
+    return source.translate(_ESCAPE_ALL)
 
-    A formula written `\\( ... \\)` or `\\[ ... \\]` becomes kramdown's `$$ ... $$`, which
-    kramdown hands to MathJax intact (as `\\( ... \\)`, HTML-escaped); left as it was,
-    kramdown would eat its backslashes and read its `_` as emphasis.
+
+def _neutralize(text: str, *, inline_only: bool) -> str:
+    """One pass: every construct outside the allowlist escaped, text escaped where kramdown
+    reads more into it, and links, code spans, fences and formulas made canonical.
+
+    It reads pyromark's events as they come (a string for a break or a rule, a one-key
+    dict otherwise): a hostile text can make a million of them, so each costs little.
     """
-    parts = []
+    # An inline field is parsed as the middle of a paragraph, where no block can start.
+    prefix = "x " if inline_only else ""
+    source = prefix + text
+    edits = _Edits(source.encode("utf-8"))
+    containers = _ALLOWED_INLINE_CONTAINERS if inline_only else _ALLOWED_CONTAINERS
+    list_depth = 0
+    skipping = 0  # > 0 inside a construct already escaped whole
+    in_code_block = False
+    events = pyromark.events_with_range(source, options=_OPTIONS, merge_text=True)
+    for raw, span in events:
+        if isinstance(raw, str):  # SoftBreak, HardBreak, Rule
+            event_name = raw
+            if event_name not in ("SoftBreak", "HardBreak") and not skipping and not in_code_block:
+                edits.escape(span["start"], span["end"])
+            continue
+        event = cast(dict[str, Any], raw)
+        if "Text" in event:
+            if not skipping and not in_code_block:
+                edits.escape_text(span["start"], span["end"], event["Text"])
+            continue
+        if "Start" in event:
+            if skipping:
+                skipping += 1
+                continue
+            opened = event["Start"]
+            name, detail = (opened, None) if type(opened) is str else next(iter(opened.items()))
+            start, end = span["start"], span["end"]
+            list_depth += name == "List"
+            if not _allowed(name, detail, containers, list_depth, edits.source, start, end):
+                list_depth -= name == "List"
+                if name == "CodeBlock":
+                    edits.flatten_code(start, end)
+                else:
+                    edits.escape(start, end)
+                skipping = 1
+            elif name == "Link":
+                edits.canonical_link(detail or {}, start, end)
+            elif name == "CodeBlock":
+                edits.canonical_fence(start, end)
+                in_code_block = True
+            continue
+        if "End" in event:
+            if skipping:
+                skipping -= 1
+                continue
+            closed = event["End"]
+            name = closed if type(closed) is str else next(iter(closed))
+            list_depth -= name == "List"
+            in_code_block = in_code_block and name != "CodeBlock"
+            continue
+        if skipping or in_code_block:
+            continue
+        ((kind, value),) = event.items()
+        if kind == "Code":
+            edits.canonical_code(str(value), span["start"], span["end"])
+        elif kind in ("DisplayMath", "InlineMath"):
+            edits.canonical_math(kind, str(value), span["start"], span["end"])
+        else:  # raw HTML, footnote references, task markers: not on the allowlist
+            edits.escape(span["start"], span["end"])
+    # Reference definitions are taken away by the parser (no event shows them): escaped whole.
+    for definition in pyromark.reference_definitions(source).values():
+        edits.escape(definition["span"]["start"], definition["span"]["end"])
+    return edits.apply()[len(prefix) :].decode("utf-8")
+
+
+def _allowed(
+    name: str,
+    detail: Any,
+    containers: set[str],
+    list_depth: int,
+    source: bytes,
+    start: int,
+    end: int,
+) -> bool:
+    if name not in containers:
+        return False
+    if name == "List":
+        return list_depth <= _MAX_LIST_DEPTH
+    if name == "CodeBlock":
+        return isinstance(detail, dict) and "Fenced" in detail
+    if name == "Link":
+        return _honest_link(detail or {}, source[start:end].decode("utf-8", "replace"))
+    return True
+
+
+def _honest_link(link: dict[str, Any], written: str) -> bool:
+    """An inline link or autolink to an http(s) or mailto URL whose text, if a URL, is it."""
+    link_type = link.get("link_type")
+    if link_type not in ("Inline", "Autolink", "Email"):
+        return False
+    target = str(link.get("dest_url", "")).strip()
+    scheme = "mailto" if link_type == "Email" else urlsplit(target).scheme.lower()
+    if scheme not in _LINK_SCHEMES:
+        return False
+    if link_type == "Inline":
+        label = written[1:].rpartition("](")[0].strip()
+        if re.match(r"(?i)(?:https?://|www\.)", label) and label.rstrip("/") != target.rstrip("/"):
+            return False
+    return True
+
+
+class _Edits:
+    """Replacements of byte ranges of the source, applied at once."""
+
+    def __init__(self, source: bytes) -> None:
+        self.source = source
+        self.replacements: list[tuple[int, int, bytes]] = []
+        self.escaped: list[tuple[int, int]] = []
+
+    def escape(self, start: int, end: int) -> None:
+        """`source[start:end]` shown literally: every escapable character escaped."""
+        self.escaped.append((start, end))
+
+    def escape_text(self, start: int, end: int, value: str) -> None:
+        """Text that CommonMark reads literally, escaped where kramdown would read more.
+
+        `value` is the text as read (escapes and entities decoded): every character the
+        source could need escaped shows in it, so text without any is passed by at once.
+        """
+        starts_line_with_colon = value.lstrip(" \t").startswith(":")
+        if starts_line_with_colon and self._escaped_before(start):
+            starts_line_with_colon = False  # `\:`: the text starts after the backslash
+        if not starts_line_with_colon and not _TEXT_SPECIAL.search(value):
+            return
+        source = self.source
+        line_start = source.rfind(b"\n", 0, start) + 1
+        # Text holds no newline (breaks are events of their own): only its start can be
+        # the start of a line, where kramdown reads `:` as a definition.
+        colon_at_line_start = starts_line_with_colon and not source[line_start:start].strip(b" \t")
+
+        def escape_piece(piece: str, first: bool) -> str:
+            piece = _TEXT_IN_CONTEXT.sub(r"\\", piece).translate(_TEXT_ALWAYS)
+            if first and colon_at_line_start:
+                blanks = len(piece) - len(piece.lstrip(" \t"))
+                if piece[blanks : blanks + 1] == ":":
+                    piece = f"{piece[:blanks]}\\{piece[blanks:]}"
+            return piece
+
+        self._rewrite(start, end, escape_piece)
+
+    def _rewrite(self, start: int, end: int, escape_piece: Any) -> None:
+        """Apply `escape_piece` to the text between the escapes already in `source[start:end]`
+        (a character escaped by a backslash just before the range is left alone too)."""
+        text = self.source[start:end].decode("utf-8")
+        kept = ""
+        if self._escaped_before(start) and text:
+            kept, text = text[0], text[1:]
+        if "\\" not in text:
+            rewritten_text = kept + escape_piece(text, not kept)
+            if rewritten_text.encode("utf-8") != self.source[start:end]:
+                self.replacements.append((start, end, rewritten_text.encode("utf-8")))
+            return
+        pieces = _ESCAPE_PAIR.split(text)
+        out = [kept] + [
+            escape_piece(piece, index == 0 and not kept) if piece and not index % 2 else piece
+            for index, piece in enumerate(pieces)
+        ]
+        rewritten = "".join(out).encode("utf-8")
+        if rewritten != self.source[start:end]:
+            self.replacements.append((start, end, rewritten))
+
+    def _escaped_before(self, position: int) -> bool:
+        """Whether an odd run of backslashes ends just before `position`."""
+        run = 0
+        while position - run > 0 and self.source[position - run - 1] == 0x5C:
+            run += 1
+        return run % 2 == 1
+
+    def canonical_code(self, content: str, start: int, end: int) -> None:
+        """A code span with single backticks; one holding a backtick is shown as text."""
+        if "`" in content or not content.strip():
+            self.escape(start, end)
+        elif self.source[start:end] != f"`{content}`".encode():
+            self.replacements.append((start, end, f"`{content}`".encode()))
+
+    def canonical_fence(self, start: int, end: int) -> None:
+        """A fenced block always closed, its info string one safe word, its content as is."""
+        block = self.source[start:end].decode("utf-8")
+        lines = block.split("\n")
+        opening = lines[0].lstrip(" ")
+        indent = lines[0][: len(lines[0]) - len(opening)]
+        fence_char = opening[0]
+        fence_length = len(opening) - len(opening.lstrip(fence_char))
+        words = opening[fence_length:].split()
+        language = words[0] if words and _LANGUAGE.fullmatch(words[0]) else ""
+        body = lines[1:]
+        if body and not body[-1].strip():
+            body = body[:-1]
+        last = body[-1].strip() if body else ""
+        if last and set(last) == {fence_char} and len(last) >= fence_length:
+            body = body[:-1]  # the closing fence
+        longest = max((len(run) for run in re.findall(r"`+", "\n".join(body))), default=0)
+        fence = "`" * max(3, longest + 1)
+        rewritten = "\n".join([f"{indent}{fence}{language}", *body, f"{indent}{fence}"])
+        rewritten += "\n" if block.endswith("\n") else ""
+        if rewritten != block:
+            self.replacements.append((start, end, rewritten.encode()))
+
+    def flatten_code(self, start: int, end: int) -> None:
+        """An indented code block as plain text: its lines unindented (the indentation is
+        what makes it code) and every escapable character escaped (code was literal)."""
+        start = self.source.rfind(b"\n", 0, start) + 1
+        lines = self.source[start:end].decode("utf-8").split("\n")
+        flat = "\n".join(line.lstrip(" \t").translate(_ESCAPE_ALL) for line in lines)
+        self.replacements.append((start, end, flat.encode()))
+
+    def canonical_link(self, link: dict[str, Any], start: int, end: int) -> None:
+        """An inline link's target percent-encoded on one line, its title left out."""
+        if link.get("link_type") != "Inline":
+            return
+        target = quote(str(link["dest_url"]).strip(), safe=":/?#@!$&*+,;=%~._-")
+        closing = self.source.rfind(b"](", start, end)
+        if self.source[closing:end] != f"]({target})".encode():
+            self.replacements.append((closing, end, f"]({target})".encode()))
+
+    def canonical_math(self, kind: str, tex: str, start: int, end: int) -> None:
+        """Formulas as kramdown's `$$ … $$` (a `$ … $` too, which kramdown would not read),
+        their TeX without `|` (kramdown would start a table): `\\vert` instead."""
+        if "|" in tex or kind == "InlineMath":
+            rewritten = "$$" + tex.replace("|", "\\vert ") + "$$"
+            self.replacements.append((start, end, rewritten.encode()))
+
+    def apply(self) -> bytes:
+        for start, end in _merged(self.escaped):
+            self._rewrite(start, end, lambda piece, first: piece.translate(_ESCAPE_ALL))
+        out = bytearray()
+        position = 0
+        for start, end, text in sorted(self.replacements):
+            if start < position:  # inside an earlier, larger replacement
+                continue
+            out += self.source[position:start]
+            out += text
+            position = end
+        out += self.source[position:]
+        return bytes(out)
+
+
+def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Overlapping and touching ranges as one (many small escapes become a few large ones)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(ranges):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _flatten_deep_lines(text: str) -> str:
+    """The container markers of a line that nests deeper than the allowlist, escaped."""
+    return _DEEP_PREFIX.sub(lambda found: found.group().translate(_ESCAPE_ALL), text)
+
+
+def _latex_formulas(text: str) -> str:
+    """`\\( … \\)` and `\\[ … \\]` outside code rewritten as kramdown's `$$ … $$`, which
+    both renderers keep intact (kramdown would eat the backslashes and read `_` as
+    emphasis). A formula stays on one line; one holding `$$` is left as it is.
+
+    One scan over the delimiters pairs each opener with the next closer of its kind on
+    its line, so that no text of openers costs more than its length.
+    """
+    if "\\(" not in text and "\\[" not in text:
+        return text
+    code = _code_ranges(text)
+    pieces = []
     position = 0
-    for span in _VERBATIM.finditer(line):
-        parts.append(_escape(line[position : span.start()]))
-        tex = span.group("inline") or span.group("display")
-        parts.append(span.group(0) if tex is None else f"{span.group('lead')}$${tex}$$")
-        position = span.end()
-    parts.append(_escape(line[position:]))
-    return "".join(parts)
+    opened: tuple[int, str] | None = None  # where the open formula starts, and its closer
+    for found in _LATEX_DELIMITER.finditer(text):
+        delimiter = found.group()
+        if delimiter in ("\n", "\\\\"):
+            opened = None if delimiter == "\n" else opened
+            continue
+        if opened is not None and delimiter == opened[1]:
+            start = opened[0]
+            tex = text[start + 2 : found.start()]
+            opened = None
+            if tex.strip() and "$$" not in tex and not _inside(code, start):
+                pieces += [text[position:start], "$$", tex, "$$"]
+                position = found.end()
+        elif delimiter in ("\\(", "\\[") and opened is None:
+            opened = (found.start(), "\\)" if delimiter == "\\(" else "\\]")
+    pieces.append(text[position:])
+    return "".join(pieces)
 
 
-def _escape(text: str) -> str:
-    text = _TAG_START.sub("&lt;", text)
-    text = _KRAMDOWN_EXTENSION.sub("{&#58;", text)
-    text = _LINK_TARGET.sub(
-        lambda link: f"]&#40;{link.group(1)}" if _runs_script(link.group(1)) else link.group(0),
-        text,
-    )
-    definition = _LINK_DEFINITION.match(text)
-    if definition and _runs_script(definition.group(2)):
-        text = f"{definition.group(1)}&#58;{definition.group(2)}"
-    return text
+def _inside(ranges: list[tuple[int, int]], position: int) -> bool:
+    index = bisect.bisect_right(ranges, (position, len(ranges) and 2**62)) - 1
+    return index >= 0 and ranges[index][0] <= position < ranges[index][1]
 
 
-def _runs_script(url: str) -> bool:
-    """Whether a browser would take `url` as a script URL (after decoding entities)."""
-    return bool(_SCRIPT_SCHEME.match(_INVISIBLE.sub("", html.unescape(url)).lower()))
+def _code_ranges(text: str) -> list[tuple[int, int]]:
+    """Character ranges of code spans and code blocks, in order."""
+    spans = []
+    for raw, span in pyromark.events_with_range(text, options=_OPTIONS, merge_text=True):
+        if isinstance(raw, str):
+            continue
+        event = cast(dict[str, Any], raw)
+        opened = event.get("Start")
+        if "Code" in event or (isinstance(opened, dict) and "CodeBlock" in opened):
+            spans.append((span["start"], span["end"]))
+    # Byte offsets to character offsets in one sweep, not one decode per span.
+    source = text.encode("utf-8")
+    characters: dict[int, int] = {}
+    byte_position = character_position = 0
+    for offset in sorted({offset for span in spans for offset in span}):
+        character_position += len(source[byte_position:offset].decode("utf-8"))
+        byte_position = offset
+        characters[offset] = character_position
+    return [(characters[start], characters[end]) for start, end in spans]
