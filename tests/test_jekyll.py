@@ -113,7 +113,7 @@ def test_hostile_posts_build_cleanly_and_run_no_script(hostile_site: Site) -> No
     assert page.count("hr") == 5
     text = "".join(page.text)
     assert "译文含 {{ site.github }} 与 {% comment %} 未闭合的注释，{%- endraw %}。" in text
-    assert "<script>alert(‘abstract’)</script> {{ site }} </details></div>" in text
+    assert "<script>alert('abstract')</script> {{ site }} </details></div>" in text
     assert "## 伪造的论文标题" in text
     assert "{% for x in (1..3) %}{{ x }}{% endfor %}" in text
 

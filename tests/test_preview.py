@@ -52,7 +52,7 @@ def test_preview_pages_in_the_dom(previewed: Site) -> None:
         if tag == "a" and attrs.get("href", "").startswith("#")
     ]
     assert len(ids) == 4 and links == [f"#{heading}" for heading in ids]  # the table of contents
-    assert '<a href="https://arxiv.org/pdf/2602.20004v2">' in html
+    assert '<a href="https://arxiv.org/pdf/2602.20004v2" rel="nofollow noopener ugc">' in html
     # The analysis is Markdown inside <details>: its list, the nested list, the formula.
     details = html.split("<details")[3]
     assert re.search(r"<li>定义：<math .*?</math>，其中 <math .*?<ul>\s*<li>子项", details, re.S)

@@ -1,9 +1,9 @@
 """`digest preview`: the posts as a static HTML site, without Ruby or Jekyll.
 
-Python-Markdown (with `md_in_html`, so the `<details>` blocks render their
-Markdown) and the Jinja templates in `templates/preview/` make a home page, one
-page per post at Jekyll's URL, an archive by month and an Atom feed. Formulas
-(`$$ ... $$`) become MathML here, so they show without any network access.
+The posts' Markdown becomes sanitized HTML (safe_html.py: pulldown-cmark, formulas
+as MathML, then nh3), and the Jinja templates in `templates/preview/` make a home
+page, one page per post at Jekyll's URL, an archive by month and an Atom feed. The
+pages carry a Content-Security-Policy that allows no script at all.
 
 Rebuilds are incremental: a manifest in the output remembers each post's
 source hash and what the index pages need of it, so an unchanged post is
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import html
 import json
 import re
 from collections.abc import Callable, Iterator
@@ -25,19 +24,15 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
-import markdown
-from latex2mathml.converter import convert as latex_to_mathml
-from markdown.extensions import Extension
-from markdown.inlinepatterns import InlineProcessor
 
 from arxiv_digest import __version__, jekyll
 from arxiv_digest.errors import BadInputError, DigestError
 from arxiv_digest.render import template_environment
+from arxiv_digest.safe_html import markdown_to_html
 from arxiv_digest.write import write_atomically
 
 MANIFEST = ".digest-preview.json"
 _PAPER_HEADING = re.compile(r"^## ", re.MULTILINE)
-_DETAILS_OPEN = re.compile(r"^<details>$", re.MULTILINE)
 _TEMPLATES = ("base.html.j2", "home.html.j2", "post.html.j2", "archive.html.j2", "feed.xml.j2")
 
 
@@ -60,51 +55,6 @@ class PreviewResult:
     rendered: int
     """Post pages rendered this time (the others were unchanged)."""
     removed: int
-
-
-class _MathPattern(InlineProcessor):
-    """`$$ tex $$` → MathML; TeX that cannot be converted is shown as code."""
-
-    def handleMatch(  # type: ignore[override]
-        self, match: re.Match[str], data: str
-    ) -> tuple[str, int, int]:
-        tex = match.group(1).strip()
-        try:
-            rendered = latex_to_mathml(tex)
-        except Exception:  # latex2mathml raises many kinds on malformed TeX
-            rendered = f'<code class="tex">{html.escape(tex)}</code>'
-        return self.md.htmlStash.store(rendered), match.start(0), match.end(0)
-
-
-class _MathExtension(Extension):
-    def extendMarkdown(self, md: markdown.Markdown) -> None:
-        md.inlinePatterns.register(_MathPattern(r"\$\$(.+?)\$\$", md), "math", 185)
-        # Posts written before formulas were protected hold them as \( ... \) and \[ ... \].
-        md.inlinePatterns.register(_MathPattern(r"\\\((.+?)\\\)", md), "math-paren", 184)
-        md.inlinePatterns.register(_MathPattern(r"\\\[(.+?)\\\]", md), "math-bracket", 183)
-        # kramdown's escapes that Python-Markdown lacks: posts escape `=` underlines with them.
-        md.ESCAPED_CHARS.extend(["=", "$", "|", ":"])
-
-
-def markdown_to_html(text: str) -> tuple[str, list[dict[str, Any]]]:
-    """A post's body as HTML, and its table of contents (the papers' headings)."""
-    # Lists as kramdown reads them: nested by two spaces, and right after a paragraph line.
-    converter = markdown.Markdown(
-        extensions=[
-            "md_in_html", "fenced_code", "tables", "toc",
-            "mdx_truly_sane_lists", "mdx_breakless_lists", _MathExtension(),
-        ],
-        extension_configs={
-            "toc": {"toc_depth": "2-2"},
-            "mdx_truly_sane_lists": {"nested_indent": 2, "truly_sane": True},
-        },
-    )  # fmt: skip
-    # Python-Markdown reads Markdown inside an HTML block only when every enclosing element
-    # asks for it; kramdown needs it on the inner <div> alone, which is all posts say.
-    source = _DETAILS_OPEN.sub('<details markdown="1">', jekyll.liquid_decode(text))
-    body = converter.convert(source)
-    toc: list[dict[str, Any]] = getattr(converter, "toc_tokens", [])
-    return body, toc
 
 
 def build_preview(posts_dir: Path, output_dir: Path, templates_dir: Path) -> PreviewResult:
@@ -162,7 +112,7 @@ def _render_post(
         url=name.permalink,
         papers=len(_PAPER_HEADING.findall(body)),
     )
-    content, toc = markdown_to_html(body)
+    content, toc = markdown_to_html(jekyll.liquid_decode(body))
     page = templates.get_template("preview/post.html.j2").render(
         post=summary, content=content, toc=toc, tags=fields.get("tags", []), version=__version__
     )
