@@ -14,10 +14,11 @@ from tests import adversarial
 from tests.conftest import Site
 
 ROOT = Path(__file__).resolve().parents[1]
-SITE_FILES = ["_config.yml", "index.html", "_includes"]
+SITE_FILES = ["_config.yml", "index.html", "_includes", "assets"]
 # The scripts of a post page that come from the layout: structured data, and MathJax.
 LAYOUT_SCRIPTS = [
     {"type": "application/ld+json"},
+    {"src": "/assets/mathjax-config.js"},
     {
         "id": "MathJax-script",
         "async": "",

