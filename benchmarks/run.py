@@ -281,6 +281,89 @@ def preview_at_scale(say: Callable[[str], None], count: int, papers_per_post: in
     say(f"| again, one post changed | {one_changed:.2f} | — |")
 
 
+PATHOLOGICAL = [
+    "[",
+    "*",
+    "_",
+    "`",
+    "<",
+    "> ",
+    "- ",
+    "1. ",
+    "\\(",
+    "|",
+    "{:",
+    "[a](",
+    "<b>",
+    "![x](",
+    "a\n",
+    ":\n",
+    "**a** ",
+]
+_KRAMDOWN = """require 'kramdown'
+require 'kramdown-parser-gfm'
+Kramdown::Document.new(STDIN.read, input: 'GFM').to_html
+"""
+
+
+def sanitizer_costs(say: Callable[[str], None]) -> None:
+    """Seconds to sanitize a text made of one pathological piece, and kramdown's time on
+    a run of brackets as written and as sanitized."""
+    from arxiv_digest.sanitize import block
+
+    say("\n## Sanitizing pathological text (`sanitize.block`)\n")
+    say("| text, repeated | 100 KB s | 1 MB s | per MB ratio |")
+    say("| --- | ---: | ---: | ---: |")
+    for piece in PATHOLOGICAL:
+        seconds = []
+        for size in (100_000, 1_000_000):
+            text = (piece * (size // len(piece) + 1))[:size]
+            started = time.perf_counter()
+            block(text)
+            seconds.append(time.perf_counter() - started)
+        say(
+            f"| `{piece!r}` | {seconds[0]:.3f} | {seconds[1]:.2f}"
+            f" | {seconds[1] / max(seconds[0], 1e-6) / 10:.2f} |"
+        )
+    ruby = shutil.which("ruby")
+    if ruby is None:
+        say("\n(kramdown not measured: no ruby on this machine)")
+        return
+    say(
+        "\nkramdown (GFM input, the Jekyll renderer) on the same text as written and as sanitized:\n"
+    )
+    say("| text | as written s | sanitized s |")
+    say("| --- | ---: | ---: |")
+    for label, text in (("5,000 `[`", "[" * 5000), ("5,000 `[a](`", "[a](" * 5000)):
+        timings = []
+        for markdown in (text, block(text)):
+            started = time.perf_counter()
+            subprocess.run(
+                [ruby, "-e", _KRAMDOWN],
+                input=markdown,
+                text=True,
+                check=True,
+                capture_output=True,
+                timeout=900,
+            )
+            timings.append(time.perf_counter() - started)
+        say(f"| {label} | {timings[0]:.1f} | {timings[1]:.2f} |")
+
+
+def _update_section(results: Path, lines: list[str]) -> None:
+    """Replace the section that `lines` (a `## ` heading first) holds in RESULTS.md, or add it."""
+    heading = next(line for line in lines if line.strip().startswith("## "))
+    text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
+    start = text.find(heading.strip())
+    section = "\n".join(lines).strip() + "\n"
+    if start < 0:
+        text = text.rstrip() + "\n\n" + section
+    else:
+        end = text.find("\n## ", start + 1)
+        text = text[:start] + section + (text[end:] if end >= 0 else "")
+    results.write_text(text, encoding="utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--latency", type=float, default=2.0, help="model latency L in seconds")
@@ -289,6 +372,11 @@ def main() -> None:
         "--only-preview", action="store_true", help="only the preview-at-scale benchmark"
     )
     parser.add_argument("--posts", type=int, default=1000, help="posts for the preview benchmark")
+    parser.add_argument(
+        "--only-sanitize",
+        action="store_true",
+        help="only the sanitizer's costs; replaces that section of RESULTS.md",
+    )
     args = parser.parse_args()
     latency = args.latency
     lines: list[str] = []
@@ -300,6 +388,12 @@ def main() -> None:
         f" on {platform.node() or 'this machine'}: {os.cpu_count()} cores,"
         f" Python {platform.python_version()}, {platform.platform()}.\n"
     )
+    if args.only_sanitize:
+        section: list[str] = []
+        sanitizer_costs(section.append)
+        _update_section(ROOT / "benchmarks" / "RESULTS.md", section)
+        print("\n".join(section))
+        return
     if args.only_preview:
         preview_at_scale(say, args.posts, 20)
         print("\n".join(lines))
@@ -362,6 +456,7 @@ def main() -> None:
     for path in pdfs:
         for name, seconds in extraction_seconds_per_page(path.read_bytes()).items():
             say(f"| {path.name} | {name} | {seconds * 1000:.1f} |")
+    sanitizer_costs(say)
     preview_at_scale(say, args.posts, 20)
     say("")
     (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")

@@ -279,3 +279,17 @@ def test_a_post_not_in_the_format_is_named_by_line_and_the_rest_are_imported(
     assert not bench.record_path("2026-02-14").exists()
     again = digest(tmp_path, "import", str(good))
     assert f"Skipped {good}: {bench.record_path()} exists already" in again.stderr
+
+
+def test_an_answer_over_the_ceiling_is_a_gap_with_its_reason(tmp_path: Path) -> None:
+    bench = Bench.of(tmp_path)
+    bench.configure(llm={"max_answer_chars": 1000, "max_attempts": 2})
+    bench.model.answers[("2602.20003v1", "translation")] = "很长的译文。" * 500
+
+    bench.build(corpus.DAY)
+
+    assert bench.record().papers[2].gaps == {
+        "translation": "the answer has 3000 characters, over llm.max_answer_chars (1000)"
+        " after 2 attempts"
+    }
+    assert bench.model.calls.count(("2602.20003v1", "translation")) == 2

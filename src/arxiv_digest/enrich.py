@@ -54,7 +54,11 @@ def plan(
 
 def accept(task: Task, key: AnswerKey, completion: Completion, settings: LlmSettings) -> Answer:
     """The answer to record, if `completion` passes the task's checks; else AnswerError."""
-    text = task.check(completion.text, require_chinese=settings.require_chinese)
+    text = task.check(
+        completion.text,
+        require_chinese=settings.require_chinese,
+        max_chars=settings.max_answer_chars,
+    )
     return Answer(
         text=text,
         model=key.model,

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import html
 import re
-from typing import TypedDict
+from typing import Any, TypedDict, cast
 
 import nh3
 import pyromark
@@ -25,6 +25,8 @@ _MATH = re.compile(r'<span class="math math-(?:inline|display)">(.*?)</span>', r
 _LONE_MATH = re.compile(r"<p>(<math\b[^>]*>.*?</math>)</p>", re.DOTALL)
 _HEADING = re.compile(r"<h2>(.*?)</h2>", re.DOTALL)
 _TAG = re.compile(r"<[^>]*>")
+_PAREN_MARKER = re.compile(rb"[ \t]*\d{1,9}\)")
+_MAX_PASSES = 8
 # Characters XML 1.0 does not allow, which would make a feed malformed.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
@@ -59,7 +61,7 @@ class Heading(TypedDict):
 
 def markdown_to_html(text: str) -> tuple[str, list[Heading]]:
     """Sanitized HTML of `text`, and its table of contents (its `##` headings)."""
-    rendered = pyromark.html(text, options=_OPTIONS)
+    rendered = pyromark.html(_as_kramdown_reads(text), options=_OPTIONS)
     rendered = _MATH.sub(lambda found: _mathml(html.unescape(found.group(1))), rendered)
     # `$$ … $$` alone in its paragraph is a displayed formula; within text, an inline one.
     rendered = _LONE_MATH.sub(_displayed, rendered)
@@ -72,6 +74,35 @@ def markdown_to_html(text: str) -> tuple[str, list[Heading]]:
         return f'<h2 id="{heading["id"]}">{found[1]}</h2>'
 
     return _HEADING.sub(number, safe), toc
+
+
+def _as_kramdown_reads(text: str) -> str:
+    """`text` with the list markers kramdown does not have (`1)`, `2)` …) escaped, so that
+    this renderer reads a paragraph there, as the Jekyll page does ("1)" on a line of its
+    own is how analyses number their parts)."""
+    for _ in range(_MAX_PASSES):
+        source = text.encode("utf-8")
+        ordered: list[bool] = []
+        markers: list[int] = []
+        for raw, span in pyromark.events_with_range(text, options=_OPTIONS):
+            if isinstance(raw, str):
+                continue
+            event = cast(dict[str, Any], raw)
+            opened, closed = event.get("Start"), event.get("End")
+            if isinstance(opened, dict) and "List" in opened:
+                ordered.append(opened["List"] is not None)
+            elif opened == "Item" and ordered and ordered[-1]:
+                marker = _PAREN_MARKER.match(source, span["start"])
+                if marker is not None:
+                    markers.append(marker.end() - 1)
+            elif isinstance(closed, dict) and "List" in closed:
+                ordered.pop()
+        if not markers:
+            return text
+        for position in reversed(markers):
+            source = source[:position] + b"\\" + source[position:]
+        text = source.decode("utf-8")
+    return text
 
 
 def sanitize_html(fragment: str) -> str:

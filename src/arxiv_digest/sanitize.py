@@ -262,6 +262,11 @@ class _Edits:
         # Text holds no newline (breaks are events of their own): only its start can be
         # the start of a line, where kramdown reads `:` as a definition.
         colon_at_line_start = starts_line_with_colon and not source[line_start:start].strip(b" \t")
+        if colon_at_line_start and not _TEXT_SPECIAL.search(value):
+            colon = start + len(value) - len(value.lstrip(" \t"))
+            if source[colon : colon + 1] == b":":  # (not an entity): escaped where it stands
+                self.replacements.append((colon, colon + 1, b"\\:"))
+                return
 
         def escape_piece(piece: str, first: bool) -> str:
             piece = _TEXT_IN_CONTEXT.sub(r"\\", piece).translate(_TEXT_ALWAYS)

@@ -35,11 +35,18 @@ class Task:
     def template(self) -> str:
         return f"prompts/{self.name}.md.j2"
 
-    def check(self, answer: str, *, require_chinese: bool = True) -> str:
+    def check(
+        self, answer: str, *, require_chinese: bool = True, max_chars: int | None = None
+    ) -> str:
         """The normalized answer if it is usable; else AnswerError says why."""
         text = normalize(answer)
         if not text:
             raise AnswerError("empty answer")
+        if max_chars is not None and len(text) > max_chars:
+            # A runaway or hostile answer is not published, whatever it holds.
+            raise AnswerError(
+                f"the answer has {len(text)} characters, over llm.max_answer_chars ({max_chars})"
+            )
         if require_chinese and not is_chinese(text):
             raise AnswerError("the answer is not in Chinese")
         self.validate(text)
