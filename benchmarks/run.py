@@ -322,7 +322,7 @@ def sanitizer_costs(say: Callable[[str], None]) -> None:
             block(text)
             seconds.append(time.perf_counter() - started)
         say(
-            f"| `{piece!r}` | {seconds[0]:.3f} | {seconds[1]:.2f}"
+            f"| {_cell(repr(piece))} | {seconds[0]:.3f} | {seconds[1]:.2f}"
             f" | {seconds[1] / max(seconds[0], 1e-6) / 10:.2f} |"
         )
     ruby = shutil.which("ruby")

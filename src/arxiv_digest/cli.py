@@ -103,16 +103,28 @@ def main() -> None:
     """Build a daily Chinese digest of new arXiv papers as Jekyll posts."""
 
 
+def _day_options(verb: str, date_help: str) -> Callable[[F], F]:
+    """--date (repeatable), and a range --from … --to, of the days a command works on."""
+
+    def decorate(command: F) -> F:
+        command = click.option(
+            "--to", "last", metavar="YYYY-MM-DD", help="...to this one (default: today)."
+        )(command)
+        command = click.option(
+            "--from", "first", metavar="YYYY-MM-DD", help=f"{verb} every day from this one..."
+        )(command)
+        return click.option("--date", "dates", metavar="YYYY-MM-DD", multiple=True, help=date_help)(
+            command
+        )
+
+    return decorate
+
+
 @main.command()
-@click.option(
-    "--date",
-    "dates",
-    metavar="YYYY-MM-DD",
-    multiple=True,
-    help="A post's date; its window is [date-1 anchor, date anchor). Repeatable. Default: today.",
+@_day_options(
+    "Build",
+    "A post's date; its window is [date-1 anchor, date anchor). Repeatable. Default: today.",
 )
-@click.option("--from", "first", metavar="YYYY-MM-DD", help="Build every date from this one...")
-@click.option("--to", "last", metavar="YYYY-MM-DD", help="...to this one (default: today).")
 @click.option(
     "--refresh",
     "refresh_days",
@@ -226,15 +238,7 @@ def _publish_report(report: RunReport, config: Config, report_path: Path | None)
 
 
 @main.command()
-@click.option(
-    "--date",
-    "dates",
-    metavar="YYYY-MM-DD",
-    multiple=True,
-    help="A day to render. Repeatable. Default: every day that has a record.",
-)
-@click.option("--from", "first", metavar="YYYY-MM-DD", help="Render every day from this one...")
-@click.option("--to", "last", metavar="YYYY-MM-DD", help="...to this one (default: today).")
+@_day_options("Render", "A day to render. Repeatable. Default: every day that has a record.")
 @_common_options
 @_reports_errors
 def render(dates: tuple[str, ...], first: str | None, last: str | None, config_path: Path) -> None:
