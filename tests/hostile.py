@@ -69,7 +69,9 @@ TRANSLATIONS = {
         + "[" * 1000
         + "\u0007\u200e\u202e反向"
     ),
-    "2602.40004v1": f"{CHINESE} 链接 <https://arxiv.org/abs/2602.40004v1> 与 <mailto:a@b.example>。",
+    "2602.40004v1": f"{CHINESE} 链接 <https://arxiv.org/abs/2602.40004v1> 与 <mailto:a@b.example>。"
+    "\n\n- **arXiv**: [https://evil.example/abs/2602.40004v1](https://evil.example/abs/2602.40004v1)"
+    "\n- **PDF**: [https://evil.example/pdf/2602.40004v1](https://evil.example/pdf/2602.40004v1)",
     "2602.40005v1": f"{CHINESE}\n\n| 指标 | 数值 |\n|---|---|\n| WER | 5% |",
 }
 

@@ -70,6 +70,8 @@ INSPECT = """(root) => {
     dishonest: content ? [...content.querySelectorAll('a')].filter(
       a => looksLikeUrl(a.textContent) && a.textContent.trim().replace(/\\/$/, '')
            !== (a.getAttribute('href') || '').replace(/\\/$/, '')).map(a => a.outerHTML) : [],
+    labels: content ? [...content.querySelectorAll('strong')].filter(
+      e => ['Authors', 'Categories', 'arXiv', 'PDF'].includes(e.textContent.trim())).length : 0,
     text: content ? content.textContent : '',
   };
 }"""
@@ -115,6 +117,8 @@ def violations(report: dict[str, Any], surface: Surface) -> list[str]:
             found.append(f"{report['headings']} headings for {PAPERS} papers")
         if report["details"] != ANALYSES:
             found.append(f"{report['details']} details blocks for {ANALYSES} analyses")
+        if report["labels"] != 4 * PAPERS:  # Authors, Categories, arXiv, PDF: the template's
+            found.append(f"{report['labels']} metadata labels for {PAPERS} papers")
         if report["rules"] != PAPERS:
             found.append(f"{report['rules']} rules for {PAPERS} papers")
         if report["after"]:

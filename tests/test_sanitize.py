@@ -116,6 +116,10 @@ def assert_only_allowed(markdown: str) -> None:
         ("---\n\n## 标题\n\n文本\n===", "\\-\\-\\-\n\n\\#\\# 标题\n\n文本\n\\=\\=\\="),
         # Control and bidi characters are gone before anything else.
         ("反\u202e转\u202c 与 \x07铃", "反转 与 铃"),
+        # Only the template writes a paper's metadata lines.
+        ("- **arXiv**: [https://evil.example/x](https://evil.example/x)", "- \\*\\*arXiv\\*\\*: [https://evil.example/x](https://evil.example/x)"),
+        ("- **PDF**：镜像", "- \\*\\*PDF\\*\\*：镜像"),
+        ("- **研究背景**：arXiv 与 PDF", "- **研究背景**：arXiv 与 PDF"),
         # What may stay, stays byte for byte.
         ("1)  \n- **研究背景**：`<think>` 标签。  \n  - 嵌套", "1)  \n- **研究背景**：`<think>` 标签。  \n  - 嵌套"),
         ("[代码](https://github.com/a/b) 与 <https://e.com>", "[代码](https://github.com/a/b) 与 <https://e.com>"),

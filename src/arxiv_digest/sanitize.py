@@ -95,6 +95,8 @@ _DEEP_PREFIX = re.compile(
 _LATEX_DELIMITER = re.compile(r"\\\\|\\[()\[\]]|\n")
 _LANGUAGE = re.compile(r"[A-Za-z0-9_+#.-]{1,30}")
 
+# The labels of the metadata lines the post template writes for each paper.
+_METADATA_LABELS = {"Authors", "Categories", "arXiv", "PDF"}
 _ALLOWED_CONTAINERS = {"Paragraph", "List", "Item", "Emphasis", "Strong", "Link", "CodeBlock"}
 _ALLOWED_INLINE_CONTAINERS = {"Paragraph", "Emphasis", "Strong"}
 
@@ -192,10 +194,44 @@ def _neutralize(text: str, *, inline_only: bool) -> str:
             edits.canonical_math(kind, str(value), span["start"], span["end"])
         else:  # raw HTML, footnote references, task markers: not on the allowlist
             edits.escape(span["start"], span["end"])
+    if "**" in source or "__" in source:
+        for start, end in _impersonations(source):
+            edits.escape(start, end)
     # Reference definitions are taken away by the parser (no event shows them): escaped whole.
     for definition in pyromark.reference_definitions(source).values():
         edits.escape(definition["span"]["start"], definition["span"]["end"])
     return edits.apply()[len(prefix) :].decode("utf-8")
+
+
+def _impersonations(source: str) -> list[tuple[int, int]]:
+    """The strong labels that would make a list item of the text look like one of the
+    post's metadata lines (`- **arXiv**: …`), which only the template may write."""
+    found = []
+    item_opened = False
+    label: tuple[int, int] | None = None
+    text = ""
+    for raw, span in pyromark.events_with_range(source, options=_OPTIONS, merge_text=True):
+        event: dict[str, Any] = cast(dict[str, Any], raw) if isinstance(raw, dict) else {}
+        opened = event.get("Start")
+        if opened == "Item":
+            item_opened, label, text = True, None, ""
+        elif opened == "Paragraph" and item_opened:
+            continue
+        elif opened == "Strong" and item_opened:
+            label, text = (span["start"], span["end"]), ""
+        elif "Text" in event and label is not None and not text:
+            text = event["Text"]
+            if text.strip() not in _METADATA_LABELS:
+                item_opened, label = False, None
+        elif event.get("End") == "Strong" and label is not None:
+            continue
+        elif "Text" in event and label is not None:
+            if event["Text"].lstrip().startswith((":", "：")):
+                found.append(label)
+            item_opened, label = False, None
+        else:
+            item_opened, label = False, None
+    return found
 
 
 def _allowed(
