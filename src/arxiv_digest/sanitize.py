@@ -143,9 +143,11 @@ def _neutralize(text: str, *, inline_only: bool) -> str:
     list_depth = 0
     skipping = 0  # > 0 inside a construct already escaped whole
     in_code_block = False
+    lookalike = _MetadataLookalike()
     events = pyromark.events_with_range(source, options=_OPTIONS, merge_text=True)
     for raw, span in events:
         if isinstance(raw, str):  # SoftBreak, HardBreak, Rule
+            lookalike.state = 0
             event_name = raw
             if event_name not in ("SoftBreak", "HardBreak") and not skipping and not in_code_block:
                 edits.escape(span["start"], span["end"])
@@ -154,6 +156,8 @@ def _neutralize(text: str, *, inline_only: bool) -> str:
         if "Text" in event:
             if not skipping and not in_code_block:
                 edits.escape_text(span["start"], span["end"], event["Text"])
+                if lookalike.state and (label := lookalike.text(event["Text"])):
+                    edits.escape(*label)
             continue
         if "Start" in event:
             if skipping:
@@ -162,6 +166,7 @@ def _neutralize(text: str, *, inline_only: bool) -> str:
             opened = event["Start"]
             name, detail = (opened, None) if type(opened) is str else next(iter(opened.items()))
             start, end = span["start"], span["end"]
+            lookalike.start(name, start, end)
             list_depth += name == "List"
             if not _allowed(name, detail, containers, list_depth, edits.source, start, end):
                 list_depth -= name == "List"
@@ -182,9 +187,11 @@ def _neutralize(text: str, *, inline_only: bool) -> str:
                 continue
             closed = event["End"]
             name = closed if type(closed) is str else next(iter(closed))
+            lookalike.end(name)
             list_depth -= name == "List"
             in_code_block = in_code_block and name != "CodeBlock"
             continue
+        lookalike.state = 0
         if skipping or in_code_block:
             continue
         ((kind, value),) = event.items()
@@ -194,44 +201,41 @@ def _neutralize(text: str, *, inline_only: bool) -> str:
             edits.canonical_math(kind, str(value), span["start"], span["end"])
         else:  # raw HTML, footnote references, task markers: not on the allowlist
             edits.escape(span["start"], span["end"])
-    if "**" in source or "__" in source:
-        for start, end in _impersonations(source):
-            edits.escape(start, end)
     # Reference definitions are taken away by the parser (no event shows them): escaped whole.
     for definition in pyromark.reference_definitions(source).values():
         edits.escape(definition["span"]["start"], definition["span"]["end"])
     return edits.apply()[len(prefix) :].decode("utf-8")
 
 
-def _impersonations(source: str) -> list[tuple[int, int]]:
-    """The strong labels that would make a list item of the text look like one of the
-    post's metadata lines (`- **arXiv**: …`), which only the template may write."""
-    found = []
-    item_opened = False
-    label: tuple[int, int] | None = None
-    text = ""
-    for raw, span in pyromark.events_with_range(source, options=_OPTIONS, merge_text=True):
-        event: dict[str, Any] = cast(dict[str, Any], raw) if isinstance(raw, dict) else {}
-        opened = event.get("Start")
-        if opened == "Item":
-            item_opened, label, text = True, None, ""
-        elif opened == "Paragraph" and item_opened:
-            continue
-        elif opened == "Strong" and item_opened:
-            label, text = (span["start"], span["end"]), ""
-        elif "Text" in event and label is not None and not text:
-            text = event["Text"]
-            if text.strip() not in _METADATA_LABELS:
-                item_opened, label = False, None
-        elif event.get("End") == "Strong" and label is not None:
-            continue
-        elif "Text" in event and label is not None:
-            if event["Text"].lstrip().startswith((":", "：")):
-                found.append(label)
-            item_opened, label = False, None
-        else:
-            item_opened, label = False, None
-    return found
+class _MetadataLookalike:
+    """Watches the events for a list item that opens with a strong metadata label and a
+    colon (`- **arXiv**: …`): the look of a line only the post template may write."""
+
+    __slots__ = ("label", "state")
+
+    def __init__(self) -> None:
+        self.state = 0  # 0 idle, 1 in a fresh item, 2 in its strong, 3 a label, 4 strong closed
+        self.label = (0, 0)
+
+    def start(self, name: str, start: int, end: int) -> None:
+        if name == "Item":
+            self.state = 1
+        elif name == "Strong" and self.state == 1:
+            self.state, self.label = 2, (start, end)
+        elif not (name == "Paragraph" and self.state == 1):
+            self.state = 0
+
+    def end(self, name: str) -> None:
+        self.state = 4 if name == "Strong" and self.state == 3 else 0
+
+    def text(self, value: str) -> tuple[int, int] | None:
+        """The label's range, when this text completes the look of a metadata line."""
+        if self.state == 2 and value.strip() in _METADATA_LABELS:
+            self.state = 3
+            return None
+        found = self.state == 4 and value.lstrip().startswith((":", "："))
+        self.state = 0
+        return self.label if found else None
 
 
 def _allowed(
