@@ -48,7 +48,12 @@ from arxiv_digest.record import (  # noqa: E402
     ShownPaper,
     write_record,
 )
-from arxiv_digest.render import post_context, render_post, template_environment  # noqa: E402
+from arxiv_digest.render import (  # noqa: E402
+    PostSettings,
+    post_context,
+    render_post,
+    template_environment,
+)
 from arxiv_digest.window import window_for  # noqa: E402
 
 DAY = "2026-02-13"
@@ -236,7 +241,7 @@ def archive_of_posts(posts_dir: Path, count: int, papers_per_post: int) -> None:
             papers=papers,
         )
         write_record(posts_dir.parent / "_records", record)
-        text = render_post(templates, post_context(record, ["cs.SD", "eess.AS"]))
+        text = render_post(templates, post_context(record, PostSettings(["cs.SD", "eess.AS"])))
         (posts_dir / f"{day.isoformat()}-arxiv.md").write_text(text, encoding="utf-8")
 
 

@@ -52,6 +52,8 @@ class Site:
                 "timeout_seconds": 10,
             },
             "pdf": {"timeout_seconds": 20},
+            # Off unless a test turns it on: most tests count two requests a paper.
+            "triage": {"enabled": False},
         }
         for section, values in sections.items():
             config.setdefault(section, {}).update(values)

@@ -29,7 +29,7 @@ from arxiv_digest.report import RunReport
 from arxiv_digest.store import Store, StoredText
 from arxiv_digest.window import with_refresh
 from tests import corpus
-from tests.standins import FeedPaper, announced_at, prompt_arxiv_id, prompt_task
+from tests.standins import FeedPaper, announced_at, prompt_arxiv_id, prompt_task, triage_for
 
 
 def as_paper(feed: FeedPaper) -> Paper:
@@ -84,7 +84,8 @@ class Model:
     async def complete(self, prompt: Prompt) -> Completion:
         key = (prompt_arxiv_id(prompt["user"]), prompt_task(prompt["user"]))
         self.calls.append(key)
-        answer = self.answerer(*key) if self.answerer else self.answers.get(key, "")
+        default = triage_for(key[0]) if key[1] == "triage" else ""
+        answer = self.answerer(*key) if self.answerer else self.answers.get(key, default)
         if isinstance(answer, Exception):
             raise answer
         return Completion(text=answer, tokens_in=len(prompt["user"]) // 2, tokens_out=len(answer))
@@ -130,7 +131,8 @@ class Bench:
         return bench
 
     def configure(self, **sections: dict[str, Any]) -> Config:
-        raw: dict[str, Any] = {"llm": {"max_retries": 1}}
+        # Triage off unless a test turns it on: most tests count two requests a paper.
+        raw: dict[str, Any] = {"llm": {"max_retries": 1}, "triage": {"enabled": False}}
         for section, values in sections.items():
             raw.setdefault(section, {}).update(values)
         path = self.root / "config.yaml"

@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from arxiv_digest.models import Answer, Paper
 from arxiv_digest.record import SCHEMA, DayRecord, RecordWindow, ShownPaper
 from arxiv_digest.render import (
+    PostSettings,
     default_templates_dir,
     post_context,
     render_post,
@@ -220,7 +221,7 @@ def test_posts_keep_one_block_per_paper_whatever_the_text(
         in_window=len(entries), papers=entries,
     )  # fmt: skip
     text = render_post(
-        template_environment(default_templates_dir()), post_context(record, ["cs.SD"])
+        template_environment(default_templates_dir()), post_context(record, PostSettings(["cs.SD"]))
     )
 
     lines = text.split("\n")

@@ -12,12 +12,13 @@ from arxiv_digest import pdftext
 from arxiv_digest.config import FilterSettings
 from arxiv_digest.models import Paper
 from arxiv_digest.select import dedupe, select
-from arxiv_digest.tasks import ANALYSIS, TRANSLATION, AnswerError, normalize
+from arxiv_digest.tasks import ANALYSIS, TRANSLATION, AnswerError, AnswerRules, normalize
 from arxiv_digest.window import api_timestamp, window_for
 from tests import corpus
 from tests.conftest import SHARED
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+RULES = AnswerRules()
 
 
 def test_window_of_a_day_in_beijing_time() -> None:
@@ -105,14 +106,14 @@ def test_normalize_strips_whitespace_and_a_wrapping_fence(answer: str, expected:
 
 def test_check_wants_three_parts_in_an_analysis() -> None:
     good = "1)  \n- 背景\n\n2)  \n- 方法\n\n3)  \n- 结果"
-    assert ANALYSIS.check(f"```\n{good}\n```") == good
-    assert ANALYSIS.check("**1)** 背景\n**2）** 方法\n### 3) 结果")
+    assert ANALYSIS.check(f"```\n{good}\n```", RULES) == good
+    assert ANALYSIS.check("**1)** 背景\n**2）** 方法\n### 3) 结果", RULES)
     with pytest.raises(AnswerError, match=r"lacks part 3\)"):
-        ANALYSIS.check("1) 背景\n2) 方法")
+        ANALYSIS.check("1) 背景\n2) 方法", RULES)
     with pytest.raises(AnswerError, match=r"lacks part 2\)"):
-        ANALYSIS.check("1) 背景 2) 方法 3) 结果")
+        ANALYSIS.check("1) 背景 2) 方法 3) 结果", RULES)
     with pytest.raises(AnswerError, match="empty answer"):
-        TRANSLATION.check(" \n ")
+        TRANSLATION.check(" \n ", RULES)
 
 
 def test_clean_text_mends_what_pdf_extraction_leaves() -> None:

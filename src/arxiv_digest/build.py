@@ -19,6 +19,7 @@ from arxiv_digest.config import Config
 from arxiv_digest.enrich import Enricher, Need, Outcome, plan
 from arxiv_digest.errors import BadInputError
 from arxiv_digest.execute import Executor
+from arxiv_digest.links import find_links
 from arxiv_digest.models import Answer, Gap, Paper, Window
 from arxiv_digest.record import (
     SCHEMA,
@@ -30,11 +31,11 @@ from arxiv_digest.record import (
     record_path,
     write_record,
 )
-from arxiv_digest.render import post_context, render_post, template_environment
+from arxiv_digest.render import PostSettings, post_context, render_post, template_environment
 from arxiv_digest.report import DayReport, RunReport
 from arxiv_digest.select import Selection, select
 from arxiv_digest.store import Store
-from arxiv_digest.tasks import TASKS
+from arxiv_digest.tasks import TASKS, TRIAGE, AnswerRules, Task
 from arxiv_digest.window import window_for
 from arxiv_digest.write import check_writable, write_atomically
 
@@ -89,27 +90,33 @@ async def build(
         )
 
     templates = template_environment(config.output.templates_dir)
+    tasks = enabled_tasks(config)
     enricher = Enricher(
         executor=services.executor,
         store=services.store,
         texts=services.texts,
         templates=templates,
         settings=config.llm,
+        rules=answer_rules(config),
         progress=progress,
+        prompt_values={"topics": config.triage.topics},
     )
-    outcomes = await enricher.enrich(_needs(selections.values(), previous.values()))
+    outcomes = await enricher.enrich(_needs(selections.values(), previous.values(), tasks))
 
     report = RunReport()
     for window in windows:
         selection = selections[window.day]
-        record = assemble(window, config, selection, previous[window.day], outcomes)
+        record = assemble(
+            window, config, selection, previous[window.day], outcomes, enricher.texts_read
+        )
         # The record first: the post is a view of it, and never the other way round.
         write_record(config.output.records_dir, record)
         path, changed = write_post(record, config, templates)
         if path is None:
             progress(f"{window.day}: no papers to show; only the record is written")
         usage = enricher.stats.usage(paper.arxiv_id for paper in selection.shown)
-        report.days.append(DayReport.of(record, len(selection.new), usage, path, changed))
+        report.days.append(DayReport.of(record, len(selection.new), usage, path, changed, tasks))
+    report.by_task = {task.name: enricher.stats.usage(task=task.name) for task in tasks}
     report.arxiv_requests = services.source.requests_made
     report.pdf_downloads = services.texts.downloads
     report.peak_concurrent_requests = services.executor.peak_in_flight
@@ -143,7 +150,23 @@ def _select(
     )
 
 
-def _needs(selections: Iterable[Selection], previous: Iterable[DayRecord | None]) -> list[Need]:
+def enabled_tasks(config: Config) -> tuple[Task, ...]:
+    """The tasks this site asks of the model (triage can be turned off)."""
+    return tuple(task for task in TASKS if task is not TRIAGE or config.triage.enabled)
+
+
+def answer_rules(config: Config) -> AnswerRules:
+    return AnswerRules(
+        require_chinese=config.llm.require_chinese,
+        max_chars=config.llm.max_answer_chars,
+        topics=frozenset(config.triage.topics),
+        max_summary_chars=config.triage.max_summary_chars,
+    )
+
+
+def _needs(
+    selections: Iterable[Selection], previous: Iterable[DayRecord | None], tasks: Sequence[Task]
+) -> list[Need]:
     """The answers that no record holds yet, each once."""
     recorded = {
         shown.paper.arxiv_id: shown.answers
@@ -152,7 +175,7 @@ def _needs(selections: Iterable[Selection], previous: Iterable[DayRecord | None]
         for shown in record.papers
     }
     shown = {paper.arxiv_id: paper for selection in selections for paper in selection.shown}
-    return plan((paper, recorded.get(arxiv_id, {})) for arxiv_id, paper in shown.items())
+    return plan([(paper, recorded.get(arxiv_id, {})) for arxiv_id, paper in shown.items()], tasks)
 
 
 def assemble(
@@ -161,14 +184,18 @@ def assemble(
     selection: Selection,
     previous: DayRecord | None,
     outcomes: Mapping[tuple[str, str], Outcome],
+    texts_read: Mapping[str, str],
 ) -> DayRecord:
-    """The day's new record: what it shows with every answer and gap, and what it does not."""
-    recorded = (
-        {shown.paper.arxiv_id: shown.answers for shown in previous.papers} if previous else {}
-    )
+    """The day's new record: what it shows with every answer, gap and link, and what it does not.
+
+    Links come from the abstract, the comment and the PDF's text when it was read this
+    run; a paper whose text was not read again keeps the links it has.
+    """
+    kept = {shown.paper.arxiv_id: shown for shown in previous.papers} if previous else {}
     papers = []
     for paper in selection.shown:
-        answers = dict(recorded.get(paper.arxiv_id, {}))
+        before = kept.get(paper.arxiv_id)
+        answers = dict(before.answers) if before else {}
         gaps = {}
         for task in TASKS:
             outcome = outcomes.get((paper.arxiv_id, task.name))
@@ -178,7 +205,15 @@ def assemble(
                 answers[task.name] = outcome
             elif isinstance(outcome, Gap):
                 gaps[task.name] = outcome.reason
-        papers.append(ShownPaper(paper=paper, answers=_in_task_order(answers), gaps=gaps))
+        text = texts_read.get(paper.arxiv_id)
+        links = (
+            find_links(paper.abstract, paper.comment, text)
+            if text is not None or before is None
+            else before.links
+        )
+        papers.append(
+            ShownPaper(paper=paper, answers=_in_task_order(answers), gaps=gaps, links=links)
+        )
     return DayRecord(
         schema=SCHEMA,
         day=window.day,
@@ -196,6 +231,15 @@ def _in_task_order(answers: dict[str, Answer]) -> dict[str, Answer]:
     return dict(sorted(answers.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
 
 
+def post_settings(config: Config) -> PostSettings:
+    return PostSettings(
+        categories=config.arxiv.categories,
+        topics=config.triage.topics,
+        interests=config.filter.interests,
+        list_unshown=config.output.list_unshown,
+    )
+
+
 def write_post(
     record: DayRecord, config: Config, templates: jinja2.Environment
 ) -> tuple[Path | None, bool]:
@@ -203,7 +247,7 @@ def write_post(
     nothing, which has no post) and whether its bytes changed."""
     if not record.papers:
         return None, False
-    text = render_post(templates, post_context(record, config.arxiv.categories))
+    text = render_post(templates, post_context(record, post_settings(config)))
     path = jekyll.post_path(config.output.posts_dir, record.day)
     return path, write_atomically(path, text)
 

@@ -111,6 +111,43 @@ class FilterSettings(_Section):
     primary_only: bool = False
     include_keywords: list[str] = []
     exclude_keywords: list[str] = []
+    interests: list[str] = []
+
+
+# Audio and speech, each topic a short key (what answers and records hold) and a Chinese label.
+DEFAULT_TOPICS = {
+    "asr": "语音识别",
+    "tts": "语音合成",
+    "enhancement": "语音增强",
+    "separation": "声源分离",
+    "speaker": "说话人",
+    "emotion": "情感与副语言",
+    "anti-spoofing": "防伪与深度伪造检测",
+    "codec": "音频编解码",
+    "music": "音乐",
+    "spatial": "空间音频",
+    "sound-events": "声音事件与场景",
+    "audio-llm": "音频语言模型",
+    "evaluation": "评测与基准",
+}
+
+
+class TriageSettings(_Section):
+    enabled: bool = True
+    topics: dict[str, str] = DEFAULT_TOPICS
+    max_summary_chars: Annotated[int, Field(ge=20, le=400)] = 80
+
+    @field_validator("topics")
+    @classmethod
+    def _topic_keys(cls, topics: dict[str, str]) -> dict[str, str]:
+        if not topics:
+            raise ValueError("name at least one topic, as key: 中文标签")
+        bad = [key for key in topics if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", key)]
+        if bad:
+            raise ValueError(
+                f"topic keys are lowercase letters, digits and '-': {', '.join(map(repr, bad))}"
+            )
+        return topics
 
 
 class LlmSettings(_Section):
@@ -139,6 +176,7 @@ class OutputSettings(_Section):
     records_dir: Path = Path("_records")
     posts_dir: Path = Path("_posts")
     templates_dir: Path = Path("templates")
+    list_unshown: bool = False
 
 
 class CacheSettings(_Section):
@@ -150,6 +188,7 @@ class Config(_Section):
     window: WindowSettings = WindowSettings()
     filter: FilterSettings = FilterSettings()
     llm: LlmSettings = LlmSettings()
+    triage: TriageSettings = TriageSettings()
     pdf: PdfSettings = PdfSettings()
     output: OutputSettings = OutputSettings()
     cache: CacheSettings = CacheSettings()

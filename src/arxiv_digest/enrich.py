@@ -27,7 +27,7 @@ from arxiv_digest.execute import Completion, Executor
 from arxiv_digest.models import Answer, Gap, Paper, Usage
 from arxiv_digest.render import Prompt, prompt_sha256, render_prompt
 from arxiv_digest.store import AnswerKey, Store, StoredText
-from arxiv_digest.tasks import TASKS, AnswerError, Task
+from arxiv_digest.tasks import TASKS, AnswerError, AnswerRules, Task
 
 if TYPE_CHECKING:
     from arxiv_digest.pdfsource import TextSource
@@ -52,13 +52,9 @@ def plan(
     ]
 
 
-def accept(task: Task, key: AnswerKey, completion: Completion, settings: LlmSettings) -> Answer:
+def accept(task: Task, key: AnswerKey, completion: Completion, rules: AnswerRules) -> Answer:
     """The answer to record, if `completion` passes the task's checks; else AnswerError."""
-    text = task.check(
-        completion.text,
-        require_chinese=settings.require_chinese,
-        max_chars=settings.max_answer_chars,
-    )
+    text = task.check(completion.text, rules)
     return Answer(
         text=text,
         model=key.model,
@@ -70,15 +66,16 @@ def accept(task: Task, key: AnswerKey, completion: Completion, settings: LlmSett
 
 @dataclass
 class EnrichStats:
-    by_paper: dict[str, Usage] = field(default_factory=dict)
-    """Usage by arXiv id."""
+    by_need: dict[tuple[str, str], Usage] = field(default_factory=dict)
+    """Usage by (arXiv id, task name)."""
     gaps: list[Gap] = field(default_factory=list)
 
-    def usage(self, arxiv_ids: Iterable[str] | None = None) -> Usage:
-        """The usage summed over `arxiv_ids`, or over every paper."""
+    def usage(self, arxiv_ids: Iterable[str] | None = None, task: str | None = None) -> Usage:
+        """The usage summed over `arxiv_ids` (every paper when None), of `task` (or all)."""
+        wanted = None if arxiv_ids is None else set(arxiv_ids)
         total = Usage()
-        for arxiv_id, usage in self.by_paper.items():
-            if arxiv_ids is None or arxiv_id in arxiv_ids:
+        for (arxiv_id, name), usage in self.by_need.items():
+            if (wanted is None or arxiv_id in wanted) and task in (None, name):
                 total.add(usage)
         return total
 
@@ -93,7 +90,12 @@ class Enricher:
     texts: TextSource
     templates: jinja2.Environment
     settings: LlmSettings
+    rules: AnswerRules
     progress: Progress
+    prompt_values: Mapping[str, object] = field(default_factory=dict)
+    """What prompt templates see besides the paper and its text (e.g. the site's topics)."""
+    texts_read: dict[str, str] = field(default_factory=dict)
+    """The PDF text (as sent, without its references) of each paper read this run."""
     stats: EnrichStats = field(default_factory=EnrichStats)
 
     async def enrich(self, needs: Sequence[Need]) -> dict[tuple[str, str], Outcome]:
@@ -114,7 +116,7 @@ class Enricher:
 
     async def _fulfil(self, need: Need) -> Outcome:
         paper, task = need.paper, need.task
-        usage = self.stats.by_paper.setdefault(paper.arxiv_id, Usage())
+        usage = self.stats.by_need.setdefault((paper.arxiv_id, task.name), Usage())
         try:
             prompt = await self._prompt(need)
         except PdfError as error:
@@ -137,7 +139,7 @@ class Enricher:
             started = time.monotonic()
             try:
                 completion = await self.executor.complete(prompt, usage)
-                answer = accept(task, key, completion, self.settings)
+                answer = accept(task, key, completion, self.rules)
             except AnswerError as error:
                 reason = str(error)
                 self.progress(f"{paper.arxiv_id} {task.name}: attempt {attempt} failed: {reason}")
@@ -151,12 +153,17 @@ class Enricher:
     async def _prompt(self, need: Need) -> Prompt | None:
         """The prompt of `need`; None when its paper's PDF holds no text to send."""
         if not need.task.needs_text:
-            return render_prompt(self.templates, need.task.template, need.paper)
+            return render_prompt(
+                self.templates, need.task.template, need.paper, values=self.prompt_values
+            )
         stored = await self._paper_text(need.paper)
         text = pdftext.model_input(stored.text, self.settings.max_input_chars)
+        self.texts_read[need.paper.arxiv_id] = text
         if not text:
             return None
-        return render_prompt(self.templates, need.task.template, need.paper, text)
+        return render_prompt(
+            self.templates, need.task.template, need.paper, text, values=self.prompt_values
+        )
 
     async def _paper_text(self, paper: Paper) -> StoredText:
         stored = self.store.text(paper.arxiv_id, self.texts.extractor)

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import TypeAdapter, ValidationError
 
 from arxiv_digest.errors import BadInputError
+from arxiv_digest.links import Link
 from arxiv_digest.models import STRICT_FIELDS, Answer, Paper, Window, is_arxiv_id
 from arxiv_digest.write import write_atomically
 
@@ -56,6 +57,8 @@ class ShownPaper:
     answers: dict[str, Answer] = field(default_factory=dict)
     gaps: dict[str, str] = field(default_factory=dict)
     """Why a task has no answer yet; a later build asks again."""
+    links: tuple[Link, ...] = ()
+    """Code, demo and data links found in the abstract, the comment and the PDF's text."""
 
 
 @dataclass(frozen=True)

@@ -8,17 +8,28 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypedDict
+from urllib.parse import quote
 
 import jinja2
 
-from arxiv_digest import sanitize
+from arxiv_digest import paperinfo, sanitize
 from arxiv_digest.errors import DigestError
 from arxiv_digest.jekyll import liquid_safe
 from arxiv_digest.models import Paper
-from arxiv_digest.record import DayRecord, ShownPaper
-from arxiv_digest.tasks import ANALYSIS, TRANSLATION
+from arxiv_digest.record import (
+    NOT_SHOWN_CAP,
+    NOT_SHOWN_CATEGORY,
+    NOT_SHOWN_EXCLUDE,
+    NOT_SHOWN_INCLUDE,
+    NOT_SHOWN_PRIMARY,
+    DayRecord,
+    ShownPaper,
+)
+from arxiv_digest.tasks import ANALYSIS, TRANSLATION, TRIAGE
 
 POST_TEMPLATE = "post.md.j2"
 ABS_URL = "https://arxiv.org/abs/{id}"
@@ -52,6 +63,21 @@ def template_environment(site_templates_dir: Path) -> jinja2.Environment:
     )
 
 
+class LinkContext(TypedDict):
+    url: str
+    """Percent-encoded where Markdown would read syntax: safe as a link target."""
+    text: str
+    kind: str
+    """code, demo, data or page."""
+
+
+class TriageContext(TypedDict):
+    title_zh: str
+    summary_zh: str
+    topics: list[str]
+    """The topics' labels, in the answer's order."""
+
+
 class EntryContext(TypedDict):
     """One paper, its untrusted text made safe to publish (see sanitize)."""
 
@@ -64,6 +90,21 @@ class EntryContext(TypedDict):
     body: str
     """The translation, or the original abstract where there is none."""
     analysis: str | None
+    triage: TriageContext | None
+    links: list[LinkContext]
+    comment: str | None
+    venue: str | None
+    """The venue the comment says the paper was accepted at."""
+    version: int
+    revised: bool
+    interests: list[str]
+    """The site's `filter.interests` the paper matches."""
+
+
+class UnshownContext(TypedDict):
+    title: str
+    abs_url: str
+    reason: str
 
 
 class PostContext(TypedDict):
@@ -77,14 +118,37 @@ class PostContext(TypedDict):
     fetched_count: int
     shown_count: int
     entries: list[EntryContext]
+    list_unshown: bool
+    """`output.list_unshown`: whether the post lists the papers of the window not shown."""
+    unshown: list[UnshownContext]
 
 
-def post_context(record: DayRecord, categories: list[str]) -> PostContext:
+# Why a paper of the window is not shown, as the post says it.
+UNSHOWN_REASONS = {
+    NOT_SHOWN_CAP: "超出每日上限",
+    NOT_SHOWN_INCLUDE: "不含关注的关键词",
+    NOT_SHOWN_EXCLUDE: "含排除的关键词",
+    NOT_SHOWN_PRIMARY: "主分类不在本站分类中",
+    NOT_SHOWN_CATEGORY: "不在本站分类中",
+}
+
+
+@dataclass(frozen=True)
+class PostSettings:
+    """What a site's configuration tells the post views."""
+
+    categories: list[str]
+    topics: Mapping[str, str] = field(default_factory=dict)
+    interests: Sequence[str] = ()
+    list_unshown: bool = False
+
+
+def post_context(record: DayRecord, settings: PostSettings) -> PostContext:
     """What the post template sees of a day: its record, the untrusted text made safe."""
     window = record.zoned_window()
     return PostContext(
         date=record.day.isoformat(),
-        categories=categories,
+        categories=settings.categories,
         timezone=record.window.timezone,
         zone_abbreviation=window.end.strftime("%Z"),
         anchor=window.end.strftime("%H:%M"),
@@ -92,14 +156,24 @@ def post_context(record: DayRecord, categories: list[str]) -> PostContext:
         window_end=window.end.strftime("%Y-%m-%d %H:%M"),
         fetched_count=record.in_window,
         shown_count=len(record.papers),
-        entries=[_entry_context(shown) for shown in record.papers],
+        entries=[_entry_context(shown, settings) for shown in record.papers],
+        list_unshown=settings.list_unshown,
+        unshown=[
+            UnshownContext(
+                title=_inline(left.paper.title),
+                abs_url=ABS_URL.format(id=left.paper.arxiv_id),
+                reason=UNSHOWN_REASONS.get(left.reason, _inline(left.reason)),
+            )
+            for left in record.not_shown
+        ],
     )
 
 
-def _entry_context(shown: ShownPaper) -> EntryContext:
+def _entry_context(shown: ShownPaper, settings: PostSettings) -> EntryContext:
     paper = shown.paper
     translation = shown.answers.get(TRANSLATION.name)
     analysis = shown.answers.get(ANALYSIS.name)
+    triage = shown.answers.get(TRIAGE.name)
     return EntryContext(
         arxiv_id=paper.arxiv_id,
         title=_inline(paper.title),
@@ -109,7 +183,30 @@ def _entry_context(shown: ShownPaper) -> EntryContext:
         pdf_url=PDF_URL.format(id=paper.arxiv_id),
         body=_block(translation.text if translation else paper.abstract or ""),
         analysis=None if analysis is None else _block(analysis.text),
+        triage=None if triage is None else _triage_context(triage.text, settings.topics),
+        links=[
+            LinkContext(url=quote(link.url, safe=_URL_SAFE), text=_inline(link.url), kind=link.kind)
+            for link in shown.links
+        ],
+        comment=None if paper.comment is None else _inline(paper.comment),
+        venue=paperinfo.venue(paper.comment),
+        version=paper.version,
+        revised=paperinfo.revised(paper),
+        interests=[_inline(term) for term in paperinfo.interests_of(paper, settings.interests)],
     )
+
+
+def _triage_context(answer: str, topics: Mapping[str, str]) -> TriageContext:
+    fields = json.loads(answer)
+    return TriageContext(
+        title_zh=_inline(fields["title_zh"]),
+        summary_zh=_inline(fields["summary_zh"]),
+        topics=[_inline(topics.get(key, key)) for key in fields["topics"]],
+    )
+
+
+# Characters a link target keeps; the rest (parentheses, brackets, spaces, quotes) are encoded.
+_URL_SAFE = ":/?#@!$&*+,;=%~._-"
 
 
 # Untrusted text in a Jekyll post: the allowlisted Markdown, then safe from Liquid.
@@ -131,17 +228,21 @@ class Prompt(TypedDict):
 
 
 def render_prompt(
-    environment: jinja2.Environment, name: str, paper: Paper, text: str | None = None
+    environment: jinja2.Environment,
+    name: str,
+    paper: Paper,
+    text: str | None = None,
+    values: Mapping[str, object] | None = None,
 ) -> Prompt:
     """The two messages of a model request, from the prompt template `name`."""
     template = _template(environment, name)
     missing = [block for block in ("system", "user") if block not in template.blocks]
     if missing:
         raise DigestError(f"template {name}: add the missing {{% block {missing[0]} %}}")
-    values = {"paper": paper, "text": text}
+    context = {**(values or {}), "paper": paper, "text": text}
     try:
         parts = {
-            block: "".join(template.blocks[block](template.new_context(values))).strip()
+            block: "".join(template.blocks[block](template.new_context(context))).strip()
             for block in ("system", "user")
         }
     except jinja2.TemplateError as error:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -10,7 +11,7 @@ from typing import Any
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.models import Gap, Usage
 from arxiv_digest.record import DayRecord
-from arxiv_digest.tasks import ANALYSIS, TASKS
+from arxiv_digest.tasks import ANALYSIS, TASKS, Task
 
 # An analysis failing now and then is a PDF problem; this many at once is the provider's.
 _MANY_FAILED_ANALYSES = 3
@@ -32,16 +33,23 @@ class DayReport:
 
     @classmethod
     def of(
-        cls, record: DayRecord, new: int, usage: Usage, post_path: Path | None, changed: bool
+        cls,
+        record: DayRecord,
+        new: int,
+        usage: Usage,
+        post_path: Path | None,
+        changed: bool,
+        tasks: Sequence[Task] = TASKS,
     ) -> DayReport:
-        """The report of a day built into `record`, `new` of its papers added this run."""
+        """The report of a day built into `record`, `new` of its papers added this run;
+        a paper is complete when every task of `tasks` has its answer."""
         return cls(
             day=record.day,
             in_window=record.in_window,
             new=new,
             shown=len(record.papers),
             complete=sum(
-                1 for shown in record.papers if all(task.name in shown.answers for task in TASKS)
+                1 for shown in record.papers if all(task.name in shown.answers for task in tasks)
             ),
             usage=usage,
             post_path=post_path,
@@ -76,6 +84,8 @@ class RunReport:
     pdf_downloads: int = 0
     peak_concurrent_requests: int = 0
     elapsed_seconds: float = 0.0
+    by_task: dict[str, Usage] = field(default_factory=dict)
+    """What each task cost, over every day."""
 
     @property
     def usage(self) -> Usage:
@@ -115,6 +125,9 @@ class RunReport:
                 "pdf_downloads": self.pdf_downloads,
                 "peak_concurrent_requests": self.peak_concurrent_requests,
                 "elapsed_seconds": round(self.elapsed_seconds, 3),
+                "by_task": {
+                    task: _usage_json(usage, prices) for task, usage in self.by_task.items()
+                },
             },
         }
 
@@ -141,6 +154,14 @@ class RunReport:
             f" cost {_cost_text(usage, prices)}; {self.arxiv_requests} arXiv requests,"
             f" {self.pdf_downloads} PDFs downloaded; {self.elapsed_seconds:.1f} s.",
         ]
+        if self.by_task:
+            lines += ["", "| task | requests | tokens in | tokens out | cost |"]
+            lines += ["| --- | ---: | ---: | ---: | ---: |"]
+            lines += [
+                f"| {task} | {usage.model_requests} | {usage.tokens_in} | {usage.tokens_out}"
+                f" | {_cost_text(usage, prices)} |"
+                for task, usage in self.by_task.items()
+            ]
         missing = [(day.day, gap) for day in self.days for gap in day.gaps]
         if missing:
             lines += ["", "Missing (a rerun fills these):", ""]
@@ -167,6 +188,15 @@ class RunReport:
             f" arXiv: {self.arxiv_requests} requests; PDFs: {self.pdf_downloads} downloaded;"
             f" {self.elapsed_seconds:.1f} s"
         )
+        if any(usage.model_requests for usage in self.by_task.values()):
+            lines.append(
+                "By task: "
+                + "; ".join(
+                    f"{task} {usage.model_requests} requests, {usage.tokens_in} tokens in,"
+                    f" {usage.tokens_out} out, cost {_cost_text(usage, prices)}"
+                    for task, usage in self.by_task.items()
+                )
+            )
         return lines
 
 

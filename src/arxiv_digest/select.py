@@ -12,6 +12,7 @@ from datetime import datetime
 from arxiv_digest import record
 from arxiv_digest.config import FilterSettings
 from arxiv_digest.models import Paper, Window
+from arxiv_digest.paperinfo import interests_of
 
 
 @dataclass(frozen=True)
@@ -92,24 +93,34 @@ def select(
     by_id.update(kept)
     in_window = newest_first(by_id.values(), unknown=window.start)
     room = max(0, settings.max_papers - len(kept))
-    new: list[Paper] = []
+    eligible: list[Paper] = []
     not_shown: list[tuple[Paper, str]] = []
     for paper in in_window:
         if paper.base_id in kept:
             continue
         reason = left_out_by(paper, categories, settings)
-        if reason is None and len(new) >= room:
-            reason = record.NOT_SHOWN_CAP
         if reason is None:
-            new.append(paper)
+            eligible.append(paper)
         else:
             not_shown.append((paper, reason))
+    # Under the cap, papers matching the site's interests come first, then the newest.
+    eligible.sort(key=lambda paper: not interests_of(paper, settings.interests))
+    new = eligible[:room]
+    not_shown += [(paper, record.NOT_SHOWN_CAP) for paper in eligible[room:]]
+    not_shown = in_window_order(in_window, not_shown)
     return Selection(
         in_window=max(len(in_window), counted_before),
         shown=tuple(newest_first([*kept.values(), *new], unknown=window.start)),
         new=tuple(new),
         not_shown=tuple(not_shown),
     )
+
+
+def in_window_order(
+    in_window: Sequence[Paper], pairs: Iterable[tuple[Paper, str]]
+) -> list[tuple[Paper, str]]:
+    position = {paper.base_id: index for index, paper in enumerate(in_window)}
+    return sorted(pairs, key=lambda pair: position[pair[0].base_id])
 
 
 def _in(window: Window, moment: datetime | None) -> bool:

@@ -7,9 +7,10 @@ needs the paper's PDF text, and what makes an answer acceptable.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_LETTER = re.compile(r"[A-Za-z]")
@@ -24,52 +25,100 @@ class AnswerError(Exception):
 
 
 @dataclass(frozen=True)
+class AnswerRules:
+    """What the site's configuration asks of every answer."""
+
+    require_chinese: bool = True
+    max_chars: int | None = None
+    topics: frozenset[str] = field(default_factory=frozenset)
+    """The topic keys a triage answer may name."""
+    max_summary_chars: int = 80
+
+
+@dataclass(frozen=True)
 class Task:
     name: str
     needs_text: bool
     """Whether the prompt carries the paper's PDF text (so the PDF must be fetched first)."""
-    validate: Callable[[str], None]
-    """Raises AnswerError for a normalized, non-empty answer that this task cannot use."""
+    validate: Callable[[str, AnswerRules], str]
+    """The answer as recorded, from a normalized, non-empty one; AnswerError if unusable."""
+    prose: bool = True
+    """Whether the answer is Chinese prose as a whole (else its validator checks its fields)."""
 
     @property
     def template(self) -> str:
         return f"prompts/{self.name}.md.j2"
 
-    def check(
-        self, answer: str, *, require_chinese: bool = True, max_chars: int | None = None
-    ) -> str:
-        """The normalized answer if it is usable; else AnswerError says why."""
+    def check(self, answer: str, rules: AnswerRules) -> str:
+        """The answer to record if it is usable; else AnswerError says why."""
         text = normalize(answer)
         if not text:
             raise AnswerError("empty answer")
-        if max_chars is not None and len(text) > max_chars:
+        if rules.max_chars is not None and len(text) > rules.max_chars:
             # A runaway or hostile answer is not published, whatever it holds.
             raise AnswerError(
-                f"the answer has {len(text)} characters, over llm.max_answer_chars ({max_chars})"
+                f"the answer has {len(text)} characters,"
+                f" over llm.max_answer_chars ({rules.max_chars})"
             )
-        if require_chinese and not is_chinese(text):
+        if self.prose and rules.require_chinese and not is_chinese(text):
             raise AnswerError("the answer is not in Chinese")
-        self.validate(text)
-        return text
+        return self.validate(text, rules)
 
 
-def _any_text(text: str) -> None:
+def _any_text(text: str, rules: AnswerRules) -> str:
     """A translation is any non-empty Chinese text."""
+    return text
 
 
-def _three_parts(text: str) -> None:
+def _triage(text: str, rules: AnswerRules) -> str:
+    """A JSON object: a Chinese title, a one-sentence Chinese summary, 1–3 topics of the
+    site's list. Recorded as canonical JSON (keys in order, no ASCII escapes)."""
+    try:
+        fields = json.loads(text)
+    except json.JSONDecodeError:
+        raise AnswerError("the triage is not JSON") from None
+    if not isinstance(fields, dict):
+        raise AnswerError("the triage is not a JSON object")
+    title, summary, topics = fields.get("title_zh"), fields.get("summary_zh"), fields.get("topics")
+    for key, value in (("title_zh", title), ("summary_zh", summary)):
+        if not isinstance(value, str) or not value.strip():
+            raise AnswerError(f"the triage lacks {key}")
+        if rules.require_chinese and not is_chinese(value):
+            raise AnswerError(f"the triage's {key} is not in Chinese")
+    assert isinstance(summary, str) and isinstance(title, str)
+    if len(summary.strip()) > rules.max_summary_chars:
+        raise AnswerError(
+            f"the summary has {len(summary.strip())} characters,"
+            f" over triage.max_summary_chars ({rules.max_summary_chars})"
+        )
+    if not isinstance(topics, list) or not 1 <= len(topics) <= 3:
+        raise AnswerError("the triage needs 1 to 3 topics")
+    unknown = [topic for topic in topics if topic not in rules.topics]
+    if unknown:
+        raise AnswerError(f"topics not in triage.topics: {', '.join(map(str, unknown))}")
+    canonical = {
+        "title_zh": " ".join(title.split()),
+        "summary_zh": " ".join(summary.split()),
+        "topics": list(dict.fromkeys(topics)),
+    }
+    return json.dumps(canonical, ensure_ascii=False)
+
+
+def _three_parts(text: str, rules: AnswerRules) -> str:
     position = 0
     for number in (1, 2, 3):
         found = re.compile(_PART_HEADING.format(number=number), re.MULTILINE).search(text, position)
         if found is None:
             raise AnswerError(f"the analysis lacks part {number})")
         position = found.end()
+    return text
 
 
 TRANSLATION = Task("translation", needs_text=False, validate=_any_text)
 ANALYSIS = Task("analysis", needs_text=True, validate=_three_parts)
-TASKS: tuple[Task, ...] = (TRANSLATION, ANALYSIS)
-"""Every task, in the order a paper shows their answers."""
+TRIAGE = Task("triage", needs_text=False, validate=_triage, prose=False)
+TASKS: tuple[Task, ...] = (TRANSLATION, ANALYSIS, TRIAGE)
+"""Every task, in the order a record lists their answers."""
 
 
 def chinese_share(text: str) -> float:
