@@ -10,6 +10,7 @@ after a fixed latency), so the figures measure this tool, not a network.
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import os
 import platform
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -355,6 +357,93 @@ def sanitizer_costs(say: Callable[[str], None]) -> None:
         say(f"| {label} | {timings[0]:.1f} | {timings[1]:.2f} |")
 
 
+def estimated_tokens(text: str) -> int:
+    """Tokens by the usual rule of thumb for GPT-4-class tokenizers: a CJK character is about
+    one token, other text about four characters a token."""
+    cjk = sum(1 for char in text if "\u3000" <= char <= "\u9fff" or "\uff00" <= char <= "\uffef")
+    return cjk + (len(text) - cjk) // 4
+
+
+def triage_share(say: Callable[[str], None]) -> None:
+    """What the triage task adds to a day's tokens, with realistic prompts and answers: the
+    real PDFs' text, arXiv-length abstracts, answers as long as the reference posts'."""
+    from tests.inprocess import Bench, Model
+
+    pdf_texts = [
+        pdftext.model_input(pdftext.extract_text(path.read_bytes(), 100)[0], 60_000)
+        for path in sorted((SHARED / "fixtures" / "pdf").glob("*.pdf"))
+    ]
+    papers = day_of(20)
+    abstract = "We study a speech and audio problem with a new model and careful experiments. " * 18
+    for paper in papers:
+        paper.abstract = abstract  # about 1,400 characters, as arXiv abstracts run
+    translation = "本文研究一个语音与音频问题，提出新的模型，并通过细致的实验验证其效果。" * 12
+    analysis = corpus.analysis_for("基准论文") * 6
+    triage = json.dumps(
+        {
+            "title_zh": "面向低资源场景的语音增强新方法",
+            "summary_zh": "提出轻量语音增强模型，在公开基准上以更少参数超过基线。",
+            "topics": ["enhancement", "evaluation"],
+        },
+        ensure_ascii=False,
+    )
+
+    class Estimating(Model):
+        async def complete(self, prompt: Any) -> Any:
+            completion = await super().complete(prompt)
+            return type(completion)(
+                text=completion.text,
+                tokens_in=estimated_tokens(prompt["system"] + prompt["user"]),
+                tokens_out=estimated_tokens(completion.text),
+            )
+
+    with tempfile.TemporaryDirectory(prefix="digest-triage-") as directory:
+        bench = Bench.of(Path(directory), papers)
+        bench.model = Estimating(
+            answers={
+                (paper.arxiv_id, task): text
+                for paper in papers
+                for task, text in (
+                    ("translation", translation),
+                    ("analysis", analysis),
+                    ("triage", triage),
+                )
+            }
+        )
+        bench.texts.texts = {
+            paper.arxiv_id: pdf_texts[number % len(pdf_texts)]
+            for number, paper in enumerate(papers)
+        }
+        bench.configure(
+            triage={"enabled": True},
+            llm={"input_price_per_million": 0.15, "output_price_per_million": 0.60},
+        )
+        report = bench.build(DAY)
+        prices = bench.config.llm
+    total_in = sum(usage.tokens_in for usage in report.by_task.values())
+    total_out = sum(usage.tokens_out for usage in report.by_task.values())
+    say("\n## Triage: its share of a day's tokens (20 papers, realistic prompt sizes)\n")
+    say(
+        "In-process build with the real templates; prompts carry the real PDFs' text (as sent,"
+        " references cut) and 1,400-character abstracts; answers are as long as the reference"
+        " posts'. Tokens estimated as 1 per CJK character and 4 characters per token otherwise;"
+        " cost at $0.15 / $0.60 per million tokens in / out.\n"
+    )
+    say("| task | requests | tokens in | tokens out | share of tokens | cost |")
+    say("| --- | ---: | ---: | ---: | ---: | ---: |")
+    from arxiv_digest.report import cost_usd
+
+    for task, usage in report.by_task.items():
+        share = (usage.tokens_in + usage.tokens_out) / (total_in + total_out)
+        cost = cost_usd(usage, prices) or 0.0
+        say(
+            f"| {task} | {usage.model_requests} | {usage.tokens_in:,} | {usage.tokens_out:,}"
+            f" | {share:.1%} | ${cost:.4f} |"
+        )
+    total_cost = sum(cost_usd(usage, prices) or 0.0 for usage in report.by_task.values())
+    say(f"| all | | {total_in:,} | {total_out:,} | 100% | ${total_cost:.4f} |")
+
+
 def _update_section(results: Path, lines: list[str]) -> None:
     """Replace the section that `lines` (a `## ` heading first) holds in RESULTS.md, or add it."""
     heading = next(line for line in lines if line.strip().startswith("## "))
@@ -378,6 +467,11 @@ def main() -> None:
     )
     parser.add_argument("--posts", type=int, default=1000, help="posts for the preview benchmark")
     parser.add_argument(
+        "--only-triage",
+        action="store_true",
+        help="only the triage's token share; replaces that section of RESULTS.md",
+    )
+    parser.add_argument(
         "--only-sanitize",
         action="store_true",
         help="only the sanitizer's costs; replaces that section of RESULTS.md",
@@ -393,9 +487,9 @@ def main() -> None:
         f" on {platform.node() or 'this machine'}: {os.cpu_count()} cores,"
         f" Python {platform.python_version()}, {platform.platform()}.\n"
     )
-    if args.only_sanitize:
+    if args.only_sanitize or args.only_triage:
         section: list[str] = []
-        sanitizer_costs(section.append)
+        (sanitizer_costs if args.only_sanitize else triage_share)(section.append)
         _update_section(ROOT / "benchmarks" / "RESULTS.md", section)
         print("\n".join(section))
         return
@@ -462,6 +556,7 @@ def main() -> None:
         for name, seconds in extraction_seconds_per_page(path.read_bytes()).items():
             say(f"| {path.name} | {name} | {seconds * 1000:.1f} |")
     sanitizer_costs(say)
+    triage_share(say)
     preview_at_scale(say, args.posts, 20)
     say("")
     (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")

@@ -244,7 +244,10 @@ def test_a_30_day_backfill_makes_one_request_per_result_page(site: Site) -> None
 
 def test_run_report_as_json_and_github_step_summary(site: Site, tmp_path: Path) -> None:
     site.pdfs.pdfs.pop("2602.20003v1")
-    site.write_config(llm={"input_price_per_million": 0.5, "output_price_per_million": 2.0})
+    site.write_config(
+        llm={"input_price_per_million": 0.5, "output_price_per_million": 2.0},
+        triage={"enabled": True},
+    )
     summary = tmp_path / "step-summary.md"
     summary.write_text("earlier steps\n", encoding="utf-8")
 
@@ -257,17 +260,25 @@ def test_run_report_as_json_and_github_step_summary(site: Site, tmp_path: Path) 
     report = json.loads((site.root / "out" / "report.json").read_text(encoding="utf-8"))
     day, monday = report["days"]
     assert (day["date"], day["in_window"], day["new"], day["shown"]) == (corpus.DAY, 4, 4, 4)
-    assert (day["complete"], day["incomplete"], day["model_requests"]) == (3, 1, 7)
+    # 4 translations, 3 analyses (one PDF is missing), 4 triages.
+    assert (day["complete"], day["incomplete"], day["model_requests"]) == (3, 1, 11)
     expected_cost = (day["tokens_in"] * 0.5 + day["tokens_out"] * 2.0) / 1e6
     assert day["cost_usd"] == round(expected_cost, 6) and day["cost_usd"] > 0
     assert day["missing"] == [
         {"arxiv_id": "2602.20003v1", "task": "analysis", "reason": "PDF download failed: HTTP 404"}
     ]
     assert monday["in_window"] == 0 and monday["flags"] == ["empty window on a weekday"]
-    assert report["total"]["model_requests"] == 7
+    assert report["total"]["model_requests"] == 11
+    by_task = report["total"]["by_task"]
+    assert {task: usage["model_requests"] for task, usage in by_task.items()} == {
+        "translation": 4, "analysis": 3, "triage": 4,
+    }  # fmt: skip
+    assert by_task["triage"]["cost_usd"] > 0
     markdown = summary.read_text(encoding="utf-8")
     assert markdown.startswith("earlier steps\n### arxiv-digest run\n")
-    assert f"| {corpus.DAY} | 4 | 4 | 4 | 3 | 1 | 7 | 0 |" in markdown
+    assert f"| {corpus.DAY} | 4 | 4 | 4 | 3 | 1 | 11 | 0 |" in markdown
+    assert "| triage | 4 |" in markdown
+    assert "By task: translation 4 requests" in run.stderr
     assert (
         "| 2026-02-16 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | $0.0000 | empty window on a weekday |"
         in markdown
