@@ -62,7 +62,7 @@ def test_rerun_asks_nothing_and_writes_the_same_bytes(site: Site) -> None:
     assert site.pdfs.downloads == downloads
     assert site.post().read_bytes() == first
     # The day's record answers: not even the cache is asked.
-    assert "0 requests (at most 0 at once), 0 cache hits" in run.stderr
+    assert "Model: 0 requests, 0 cache hits" in run.stderr
     assert "(unchanged)" in run.stderr
 
 

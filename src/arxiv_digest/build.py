@@ -32,7 +32,7 @@ from arxiv_digest.record import (
     write_record,
 )
 from arxiv_digest.render import PostSettings, post_context, render_post, template_environment
-from arxiv_digest.report import DayReport, RunReport
+from arxiv_digest.report import DayReport, RunReport, plural
 from arxiv_digest.select import Selection, select
 from arxiv_digest.store import Store
 from arxiv_digest.tasks import TASKS, TRIAGE, AnswerRules, Task
@@ -85,7 +85,7 @@ async def build(
     for window in windows:
         selection = selections[window.day]
         progress(
-            f"{window.day}: {selection.in_window} papers in the window,"
+            f"{window.day}: {plural(selection.in_window, 'paper')} in the window,"
             f" {len(selection.shown)} to show ({len(selection.new)} new)"
         )
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import calendar
 import functools
 import json
 import logging
 import os
+import re
 import sys
 import time
 import traceback
@@ -97,10 +99,13 @@ def _common_options(command: F) -> F:
     )(command)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
 @click.version_option(__version__, prog_name="digest")
-def main() -> None:
+@click.pass_context
+def main(context: click.Context) -> None:
     """Build a daily Chinese digest of new arXiv papers as Jekyll posts."""
+    if context.invoked_subcommand is None:
+        click.echo(context.get_help())
 
 
 def _day_options(verb: str, date_help: str) -> Callable[[F], F]:
@@ -120,10 +125,27 @@ def _day_options(verb: str, date_help: str) -> Callable[[F], F]:
     return decorate
 
 
-@main.command()
+_BUILD_EPILOG = """\b
+Environment:
+  OPENAI_API_KEY   the model provider's key (required; never read from a file)
+  OPENAI_BASE_URL  the endpoint, where llm.base_url is not set
+  DIGEST_NOW       the clock, as ISO 8601 with an offset (for replays)
+
+\b
+Exit statuses:
+  0    written complete, or nothing to show
+  1    a run-time failure (arXiv, the model's key, the file system)
+  2    bad input (an option, a date, the configuration, no key); nothing done
+  3    written, but some answers are missing; run again to fill the gaps
+  130  interrupted; nothing half-written
+"""
+
+
+@main.command(epilog=_BUILD_EPILOG)
 @_day_options(
     "Build",
-    "A post's date; its window is [date-1 anchor, date anchor). Repeatable. Default: today.",
+    "A post's date; its window is [date-1 anchor, date anchor). Repeatable, and combines"
+    " with --from/--to: every day named or in the range is built. Default: today.",
 )
 @click.option(
     "--refresh",
@@ -216,9 +238,18 @@ def _parse_day(text: str, option: str, today: date) -> date:
     try:
         day = date.fromisoformat(text)
     except ValueError:
-        raise BadInputError(
-            f"{option} {text!r} is not a date; use YYYY-MM-DD, e.g. {today.isoformat()}"
-        ) from None
+        shaped = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", text)
+        if shaped is None:
+            raise BadInputError(
+                f"{option} {text!r} is not a date; use YYYY-MM-DD, e.g. {today.isoformat()}"
+            ) from None
+        year, month, day_of_month = (int(part) for part in shaped.groups())
+        reason = (
+            f"there is no month {month}"
+            if not 1 <= month <= 12
+            else f"{calendar.month_name[month]} {year} has no day {day_of_month}"
+        )
+        raise BadInputError(f"{option} {text!r} is not a date: {reason}") from None
     if day > today:
         raise BadInputError(f"{option} {day} is in the future (today is {today})")
     if day < FIRST_ARXIV_DAY:
@@ -289,7 +320,13 @@ def import_(paths: tuple[Path, ...], config_path: Path) -> None:
     help="Where the HTML goes (default: _site beside the config).",
 )
 @click.option("--serve", is_flag=True, help="Then serve it on localhost until Ctrl-C.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="The port to serve on (0: any free port).",
+)
 @_common_options
 @_reports_errors
 def preview(output_dir: Path | None, serve: bool, port: int, config_path: Path) -> None:

@@ -6,6 +6,7 @@ are relative to the configuration file, so a site builds the same from anywhere.
 
 from __future__ import annotations
 
+import difflib
 import re
 from datetime import time
 from pathlib import Path
@@ -13,7 +14,14 @@ from typing import Annotated, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+)
 
 from arxiv_digest import taxonomy
 from arxiv_digest.errors import ConfigError
@@ -25,12 +33,21 @@ _KEY_HINTS = {
 }
 
 
+def _one_item_list(value: Any) -> Any:
+    """A single string where a list is expected: the list of that one item."""
+    return [value] if isinstance(value, str) else value
+
+
+Strings = Annotated[list[str], BeforeValidator(_one_item_list)]
+"""A list of strings; one string alone (`categories: cs.SD`) is a list of one."""
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 class ArxivSettings(_Section):
-    categories: Annotated[list[str], Field(min_length=1)] = ["cs.SD", "eess.AS"]
+    categories: Annotated[Strings, Field(min_length=1)] = ["cs.SD", "eess.AS"]
     api_url: str = "https://export.arxiv.org/api/query"
     pdf_url: str = "https://arxiv.org/pdf/{id}"
     page_size: Annotated[int, Field(ge=1, le=2000)] = 100
@@ -109,9 +126,9 @@ class WindowSettings(_Section):
 class FilterSettings(_Section):
     max_papers: Annotated[int, Field(ge=1)] = 20
     primary_only: bool = False
-    include_keywords: list[str] = []
-    exclude_keywords: list[str] = []
-    interests: list[str] = []
+    include_keywords: Strings = []
+    exclude_keywords: Strings = []
+    interests: Strings = []
 
 
 # Audio and speech, each topic a short key (what answers and records hold) and a Chinese label.
@@ -230,11 +247,27 @@ def _describe(error: ValidationError) -> list[str]:
         key = ".".join(str(part) for part in item["loc"])
         last = str(item["loc"][-1]) if item["loc"] else ""
         if item["type"] == "extra_forbidden":
-            message = _KEY_HINTS.get(last, "unknown key; see the configuration reference in README")
+            message = _KEY_HINTS.get(last) or _unknown_key(item["loc"])
         else:
             message = item["msg"].removeprefix("Value error, ")
         problems.append(f"{key}: {message}" if key else message)
     return problems
+
+
+def _unknown_key(location: tuple[int | str, ...]) -> str:
+    """The message for a key the schema does not have, with the likeliest key it meant."""
+    section: type[BaseModel] = Config
+    for part in location[:-1]:
+        field = section.model_fields.get(str(part))
+        annotation = field.annotation if field is not None else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            break
+        section = annotation
+    guess = difflib.get_close_matches(str(location[-1]), list(section.model_fields), n=1)
+    if guess:
+        prefix = ".".join(str(part) for part in location[:-1])
+        return f"unknown key; did you mean {prefix + '.' if prefix else ''}{guess[0]}?"
+    return "unknown key; see the configuration reference in README"
 
 
 def _resolve_paths(config: Config, base_dir: Path) -> Config:

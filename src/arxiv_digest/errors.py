@@ -34,8 +34,11 @@ class ConfigError(BadInputError):
     def __init__(self, path: str, problems: list[str]) -> None:
         self.path = path
         self.problems = problems
-        listed = "; ".join(problems)
-        super().__init__(f"{path}: {listed}")
+        if len(problems) == 1:
+            super().__init__(f"{path}: {problems[0]}")
+        else:
+            listed = "".join(f"\n  - {problem}" for problem in problems)
+            super().__init__(f"{path}: {len(problems)} problems{listed}")
 
 
 class FetchError(DigestError):

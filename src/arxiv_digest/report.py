@@ -181,23 +181,32 @@ class RunReport:
             lines += [f"  missing {gap.arxiv_id} {gap.task}: {gap.reason}" for gap in day.gaps]
             lines += [f"  check: {flag}" for flag in day.flags]
         usage = self.usage
+        at_once = (
+            f" (at most {self.peak_concurrent_requests} at once)" if usage.model_requests else ""
+        )
         lines.append(
-            f"Model: {usage.model_requests} requests (at most {self.peak_concurrent_requests}"
-            f" at once), {usage.cache_hits} cache hits, {usage.tokens_in} tokens in,"
-            f" {usage.tokens_out} tokens out, cost {_cost_text(usage, prices)};"
-            f" arXiv: {self.arxiv_requests} requests; PDFs: {self.pdf_downloads} downloaded;"
-            f" {self.elapsed_seconds:.1f} s"
+            f"Model: {plural(usage.model_requests, 'request')}{at_once},"
+            f" {plural(usage.cache_hits, 'cache hit')}, {plural(usage.tokens_in, 'token')} in,"
+            f" {plural(usage.tokens_out, 'token')} out, cost {_cost_text(usage, prices)};"
+            f" arXiv: {plural(self.arxiv_requests, 'request')};"
+            f" PDFs: {self.pdf_downloads} downloaded; {self.elapsed_seconds:.1f} s"
         )
         if any(usage.model_requests for usage in self.by_task.values()):
             lines.append(
                 "By task: "
                 + "; ".join(
-                    f"{task} {usage.model_requests} requests, {usage.tokens_in} tokens in,"
-                    f" {usage.tokens_out} out, cost {_cost_text(usage, prices)}"
+                    f"{task} {plural(usage.model_requests, 'request')},"
+                    f" {plural(usage.tokens_in, 'token')} in, {usage.tokens_out} out,"
+                    f" cost {_cost_text(usage, prices)}"
                     for task, usage in self.by_task.items()
                 )
             )
         return lines
+
+
+def plural(count: int, noun: str) -> str:
+    """`1 request`, `2 requests`."""
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
 def cost_usd(usage: Usage, prices: LlmSettings) -> float | None:
