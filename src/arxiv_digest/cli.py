@@ -18,7 +18,6 @@ from typing import Any, TypeVar
 
 import click
 
-from arxiv_digest import __version__
 from arxiv_digest.config import Config, load_config
 from arxiv_digest.errors import (
     EXIT_BAD_INPUT,
@@ -27,7 +26,6 @@ from arxiv_digest.errors import (
     BadInputError,
     DigestError,
 )
-from arxiv_digest.preview import build_preview, serve_directory
 from arxiv_digest.report import RunReport
 from arxiv_digest.window import DEFAULT_REFRESH_DAYS, FIRST_ARXIV_DAY, with_refresh
 from arxiv_digest.write import write_atomically
@@ -100,7 +98,7 @@ def _common_options(command: F) -> F:
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]}, invoke_without_command=True)
-@click.version_option(__version__, prog_name="digest")
+@click.version_option(package_name="arxiv-digest", prog_name="digest")
 @click.pass_context
 def main(context: click.Context) -> None:
     """Build a daily Chinese digest of new arXiv papers as Jekyll posts."""
@@ -331,6 +329,8 @@ def import_(paths: tuple[Path, ...], config_path: Path) -> None:
 @_reports_errors
 def preview(output_dir: Path | None, serve: bool, port: int, config_path: Path) -> None:
     """Render the posts into a static HTML site to look at before publishing."""
+    from arxiv_digest.preview import build_preview, serve_directory
+
     config = load_config(config_path)
     output = output_dir or config_path.resolve().parent / "_site"
     started = time.monotonic()

@@ -8,15 +8,16 @@ names. Retries and pacing are the executor's: it adapts its concurrency to
 from __future__ import annotations
 
 from collections.abc import Mapping
-
-import openai
-from openai.types.chat import ChatCompletion
+from typing import TYPE_CHECKING
 
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.errors import ModelError
 from arxiv_digest.execute import Completion, RateLimited, TransientError
 from arxiv_digest.render import Prompt
 from arxiv_digest.tasks import AnswerError
+
+if TYPE_CHECKING:
+    import openai
 
 _TRANSIENT_STATUS = {408, 409}
 
@@ -27,22 +28,36 @@ class OpenAIChatModel:
     def __init__(self, settings: LlmSettings, api_key: str) -> None:
         self.name = settings.model
         self._api_key = api_key
+        self._settings = settings
         self._temperature = settings.temperature
-        # base_url None lets the SDK read OPENAI_BASE_URL, and else use OpenAI's.
-        self._client = openai.AsyncOpenAI(
-            api_key=api_key,
-            base_url=settings.base_url,
-            timeout=settings.timeout_seconds,
-            max_retries=0,
-        )
+        # Made at the first request: the SDK takes half a second to import, which a build
+        # whose answers are all recorded or cached need not pay.
+        self._client: openai.AsyncOpenAI | None = None
+
+    def _connected(self) -> openai.AsyncOpenAI:
+        import openai
+
+        if self._client is None:
+            # base_url None lets the SDK read OPENAI_BASE_URL, and else use OpenAI's.
+            self._client = openai.AsyncOpenAI(
+                api_key=self._api_key,
+                base_url=self._settings.base_url,
+                timeout=self._settings.timeout_seconds,
+                max_retries=0,
+            )
+        return self._client
 
     async def complete(self, prompt: Prompt) -> Completion:
+        import openai
+        from openai.types.chat import ChatCompletion
+
+        client = self._connected()
         messages: list[openai.types.chat.ChatCompletionMessageParam] = [
             {"role": "system", "content": prompt["system"]},
             {"role": "user", "content": prompt["user"]},
         ]
         try:
-            response = await self._client.chat.completions.create(
+            response = await client.chat.completions.create(
                 model=self.name,
                 messages=messages,
                 temperature=openai.omit if self._temperature is None else self._temperature,
@@ -85,7 +100,8 @@ class OpenAIChatModel:
         )
 
     async def close(self) -> None:
-        await self._client.close()
+        if self._client is not None:
+            await self._client.close()
 
 
 def _server_message(body: object) -> str:

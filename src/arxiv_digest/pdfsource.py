@@ -5,14 +5,15 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import httpx2
-
-from arxiv_digest import __version__, pdftext
+from arxiv_digest import pdftext
 from arxiv_digest.config import PdfSettings
 from arxiv_digest.errors import PdfError
 from arxiv_digest.store import StoredText
+
+if TYPE_CHECKING:
+    import httpx2
 
 _EXTRACTION_MEMORY_MEGABYTES = 2048
 
@@ -39,11 +40,8 @@ class HttpPdfSource:
         self._url_template = url_template
         self._settings = settings
         self._max_bytes = int(settings.max_megabytes * 1024 * 1024)
-        self._client = httpx2.AsyncClient(
-            timeout=settings.timeout_seconds,
-            follow_redirects=True,
-            headers={"User-Agent": f"arxiv-digest/{__version__}"},
-        )
+        # Made at the first download (a build whose texts are all cached needs none).
+        self._client: httpx2.AsyncClient | None = None
         self._download_slots = asyncio.Semaphore(settings.concurrency)
         self._extraction_slots = asyncio.Semaphore(os.cpu_count() or 1)
 
@@ -54,10 +52,25 @@ class HttpPdfSource:
         async with self._extraction_slots:
             return await extract(arxiv_id, pdf_bytes, self._settings)
 
+    def _connected(self) -> httpx2.AsyncClient:
+        import httpx2
+
+        from arxiv_digest import __version__
+
+        if self._client is None:
+            self._client = httpx2.AsyncClient(
+                timeout=self._settings.timeout_seconds,
+                follow_redirects=True,
+                headers={"User-Agent": f"arxiv-digest/{__version__}"},
+            )
+        return self._client
+
     async def fetch(self, arxiv_id: str) -> bytes:
+        import httpx2
+
         url = self._url_template.format(id=arxiv_id)
         try:
-            async with self._client.stream("GET", url) as response:
+            async with self._connected().stream("GET", url) as response:
                 if response.status_code != 200:
                     raise PdfError(arxiv_id, f"PDF download failed: HTTP {response.status_code}")
                 chunks = []
@@ -80,7 +93,8 @@ class HttpPdfSource:
         return content
 
     async def close(self) -> None:
-        await self._client.aclose()
+        if self._client is not None:
+            await self._client.aclose()
 
 
 async def extract(arxiv_id: str, pdf_bytes: bytes, settings: PdfSettings) -> StoredText:
