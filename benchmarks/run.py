@@ -130,7 +130,7 @@ class Bench:
         self.model.peak_in_flight = 0
         self.model.rejected = 0
         started = time.perf_counter()
-        run = self.site.digest("build", "--date", DAY, timeout=1800)
+        run = self.site.digest("build", "--date", DAY, "--yes", timeout=1800)
         wall = time.perf_counter() - started
         if run.status != 0:
             print(run.stderr[-2000:], file=sys.stderr)

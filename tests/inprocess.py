@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from arxiv_digest.build import Services, build, render_records
+from arxiv_digest.build import Confirm, Services, build, render_records
 from arxiv_digest.config import Config, load_config
 from arxiv_digest.errors import PdfError
 from arxiv_digest.execute import Completion, PacedExecutor, TransientError
@@ -143,7 +143,13 @@ class Bench:
     def config(self) -> Config:
         return load_config(self.root / "config.yaml")
 
-    def build(self, *days: str, refresh: int = 0) -> RunReport:
+    def build(
+        self,
+        *days: str,
+        refresh: int = 0,
+        confirm: Confirm | None = None,
+        max_requests: int | None = None,
+    ) -> RunReport:
         config = self.config
         chosen = with_refresh((date.fromisoformat(day) for day in days), refresh)
 
@@ -156,7 +162,10 @@ class Bench:
                     texts=self.texts,
                     store=store,
                 )
-                return await build(chosen, config, services, self.messages.append)
+                return await build(
+                    chosen, config, services, self.messages.append,
+                    confirm=confirm, max_requests=max_requests,
+                )  # fmt: skip
             finally:
                 store.close()
 

@@ -226,7 +226,7 @@ def test_a_30_day_backfill_makes_one_request_per_result_page(site: Site) -> None
     site.write_config(arxiv={"page_size": 40})
 
     run = site.digest(
-        "build", "--from", "2026-03-01", "--to", "2026-03-30", "--report", "report.json"
+        "build", "--from", "2026-03-01", "--to", "2026-03-30", "--yes", "--report", "report.json"
     )
 
     assert run.status == 0, run.stderr

@@ -16,7 +16,7 @@ import jinja2
 
 from arxiv_digest import jekyll
 from arxiv_digest.config import Config
-from arxiv_digest.enrich import Enricher, Need, Outcome, plan
+from arxiv_digest.enrich import Enricher, Estimate, Need, Outcome, plan
 from arxiv_digest.errors import BadInputError
 from arxiv_digest.execute import Executor
 from arxiv_digest.links import find_links
@@ -56,14 +56,46 @@ class Services:
     store: Store
 
 
+@dataclass(frozen=True)
+class RunPlan:
+    """What a build is about to ask of the model, shown before it spends anything."""
+
+    days: int
+    papers: int
+    """Papers with at least one answer to ask for."""
+    estimate: Estimate
+    max_requests: int | None
+    """The cap the run was given (`--max-requests`), if any."""
+
+    @property
+    def requests(self) -> int:
+        """The requests the run will make (the cap, when the plan is over it)."""
+        if self.max_requests is None:
+            return self.estimate.requests
+        return min(self.estimate.requests, self.max_requests)
+
+
+Confirm = Callable[[RunPlan], bool]
+
+
 async def build(
-    days: Sequence[date], config: Config, services: Services, progress: Progress
+    days: Sequence[date],
+    config: Config,
+    services: Services,
+    progress: Progress,
+    *,
+    confirm: Confirm | None = None,
+    max_requests: int | None = None,
 ) -> RunReport:
     """Build the record and post of every day in `days`, with one arXiv query over their span.
 
     A day's record is what it has shown: every paper in it is kept, in the version
     shown, with its recorded answers, so refreshing a day only adds papers that
     were announced late and asks only for answers it still lacks.
+
+    Before any model request, a plan over `llm.confirm_above_requests` requests is put
+    to `confirm`; a refusal stops the run with nothing asked and nothing written. With
+    `max_requests`, the answers beyond it are not asked for and are left as gaps.
     """
     started = time.monotonic()
     check_writable(config.output.records_dir, "output.records_dir")
@@ -101,7 +133,27 @@ async def build(
         progress=progress,
         prompt_values={"topics": config.triage.topics},
     )
-    outcomes = await enricher.enrich(_needs(selections.values(), previous.values(), tasks))
+    needs = _needs(selections.values(), previous.values(), tasks)
+    estimate = enricher.estimate(needs)
+    plan = RunPlan(
+        days=len(windows),
+        papers=len(
+            {need.paper.arxiv_id for need, asks in zip(needs, estimate.asks, strict=True) if asks}
+        ),
+        estimate=estimate,
+        max_requests=max_requests,
+    )
+    over = plan.requests > config.llm.confirm_above_requests
+    if over and confirm is not None and not confirm(plan):
+        raise BadInputError("not confirmed: nothing was asked of the model, nothing written")
+    asked, held_back = _within(needs, estimate.asks, max_requests)
+    outcomes = await enricher.enrich(asked)
+    for need in held_back:
+        outcomes[(need.paper.arxiv_id, need.task.name)] = Gap(
+            need.paper.arxiv_id,
+            need.task.name,
+            f"not asked: --max-requests {max_requests} was reached; run again to continue",
+        )
 
     report = RunReport()
     for window in windows:
@@ -122,6 +174,23 @@ async def build(
     report.peak_concurrent_requests = services.executor.peak_in_flight
     report.elapsed_seconds = time.monotonic() - started
     return report
+
+
+def _within(
+    needs: Sequence[Need], asks: Sequence[bool], max_requests: int | None
+) -> tuple[list[Need], list[Need]]:
+    """The needs to fulfil, and those held back by `max_requests` (cached ones cost nothing)."""
+    if max_requests is None:
+        return list(needs), []
+    asked, held_back = [], []
+    requests = 0
+    for need, makes_request in zip(needs, asks, strict=True):
+        if makes_request and requests >= max_requests:
+            held_back.append(need)
+            continue
+        requests += makes_request
+        asked.append(need)
+    return asked, held_back
 
 
 def _previous_record(config: Config, day: date) -> DayRecord | None:
@@ -285,7 +354,15 @@ def render_records(days: Sequence[date] | None, config: Config) -> RenderResult:
     return RenderResult(records=len(records), written=written)
 
 
-def build_site(days: Sequence[date], config: Config, api_key: str, progress: Progress) -> RunReport:
+def build_site(
+    days: Sequence[date],
+    config: Config,
+    api_key: str,
+    progress: Progress,
+    *,
+    confirm: Confirm | None = None,
+    max_requests: int | None = None,
+) -> RunReport:
     """Build the days with the real arXiv, PDF host and model of `config`."""
     # Imported here: the SDKs take most of a second, which `render` and `preview` need not pay.
     from arxiv_digest.execute import PacedExecutor
@@ -304,7 +381,9 @@ def build_site(days: Sequence[date], config: Config, api_key: str, progress: Pro
                 texts=texts,
                 store=store,
             )
-            return await build(days, config, services, progress)
+            return await build(
+                days, config, services, progress, confirm=confirm, max_requests=max_requests
+            )
         finally:
             await model.close()
             await texts.close()

@@ -14,11 +14,14 @@ import traceback
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from arxiv_digest.config import Config, load_config
+
+if TYPE_CHECKING:
+    from arxiv_digest.build import RunPlan
 from arxiv_digest.errors import (
     EXIT_BAD_INPUT,
     EXIT_FAILURE,
@@ -157,6 +160,19 @@ Exit statuses:
     f" (default N: {DEFAULT_REFRESH_DAYS}).",
 )
 @click.option(
+    "--yes",
+    "assume_yes",
+    is_flag=True,
+    help="Go ahead without asking when the run would make more model requests than"
+    " llm.confirm_above_requests.",
+)
+@click.option(
+    "--max-requests",
+    type=click.IntRange(0),
+    metavar="N",
+    help="Make at most N model requests; what is left is reported as gaps for the next run.",
+)
+@click.option(
     "--report",
     "report_path",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -169,6 +185,8 @@ def build(
     first: str | None,
     last: str | None,
     refresh_days: int | None,
+    assume_yes: bool,
+    max_requests: int | None,
     report_path: Path | None,
     config_path: Path,
 ) -> None:
@@ -184,7 +202,14 @@ def build(
     # Imported here: the SDKs it pulls in take most of a second, which `preview` need not pay.
     from arxiv_digest.build import build_site
 
-    report = build_site(days, config, api_key, _say)
+    report = build_site(
+        days,
+        config,
+        api_key,
+        _say,
+        confirm=functools.partial(_confirm, config=config, assume_yes=assume_yes),
+        max_requests=max_requests,
+    )
     for day in report.days:
         if day.post_path is not None:
             click.echo(str(day.post_path))
@@ -197,6 +222,36 @@ def build(
             " run the same command again to fill the gaps."
         )
         sys.exit(EXIT_INCOMPLETE)
+
+
+def _confirm(plan: RunPlan, *, config: Config, assume_yes: bool) -> bool:
+    """Show a large run's plan before it spends anything; ask on a terminal."""
+    from arxiv_digest.models import Usage
+    from arxiv_digest.report import cost_usd, plural
+
+    estimate = plan.estimate
+    tasks = ", ".join(f"{count} {task}" for task, count in estimate.requests_by_task.items())
+    cost = cost_usd(Usage(tokens_in=estimate.tokens_in, tokens_out=estimate.tokens_out), config.llm)
+    capped = f", capped at {plan.max_requests}" if plan.max_requests is not None else ""
+    _say(
+        f"Plan: {plural(plan.days, 'day')}, {plural(plan.papers, 'paper')} to enrich,"
+        f" {plural(estimate.requests, 'model request')} ({tasks}){capped};"
+        f" about {estimate.tokens_in:,} tokens in and {estimate.tokens_out:,} out"
+        + (
+            f", about ${cost:.2f}"
+            if cost is not None
+            else " (set llm.*_price_per_million for a cost)"
+        )
+    )
+    if assume_yes or plan.max_requests is not None:  # a cap is a budget the user chose
+        return True
+    if not (sys.stdin.isatty() and sys.stderr.isatty()):
+        raise BadInputError(
+            f"this run would make {plural(plan.requests, 'model request')}, more than"
+            f" llm.confirm_above_requests ({config.llm.confirm_above_requests}); pass --yes to go"
+            " ahead, or --max-requests N to cap it (the rest is left for the next run)"
+        )
+    return click.confirm("Go ahead?", default=False, err=True)
 
 
 def _today(config: Config) -> date:

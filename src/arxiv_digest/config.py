@@ -176,6 +176,7 @@ class LlmSettings(_Section):
     max_retries: Annotated[int, Field(ge=0, le=10)] = 4
     max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
     max_answer_chars: Annotated[int, Field(ge=1000)] = 30000
+    confirm_above_requests: Annotated[int, Field(ge=0)] = 100
     temperature: Annotated[float, Field(ge=0, le=2)] | None = None
     require_chinese: bool = True
     input_price_per_million: Annotated[float, Field(ge=0)] | None = None

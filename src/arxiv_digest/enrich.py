@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -82,6 +83,33 @@ class EnrichStats:
 
 Outcome = Answer | Gap
 
+# What an answer usually costs in output tokens, for estimates before a run (from the
+# reference posts: a translation of 300–400 Chinese characters, an analysis of ~1,500).
+_TYPICAL_TOKENS_OUT = {"translation": 500, "analysis": 1500, "triage": 100}
+_CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+
+
+def estimate_tokens(text: str) -> int:
+    """Tokens by the rule of thumb for GPT-4-class tokenizers: a CJK character about one
+    token, four characters of other text about one."""
+    cjk = len(_CJK.findall(text))
+    return cjk + (len(text) - cjk) // 4
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """What the needs will cost before any is asked: requests, and estimated tokens."""
+
+    requests_by_task: dict[str, int]
+    tokens_in: int
+    tokens_out: int
+    asks: tuple[bool, ...]
+    """For each need, whether it will make a request (False: its cache holds the answer)."""
+
+    @property
+    def requests(self) -> int:
+        return sum(self.requests_by_task.values())
+
 
 @dataclass
 class Enricher:
@@ -114,6 +142,44 @@ class Enricher:
             for need, task in zip(needs, running, strict=True)
         }
 
+    def estimate(self, needs: Sequence[Need]) -> Estimate:
+        """The requests and tokens `needs` will cost. A need whose PDF text is not cached yet
+        is counted at `llm.max_input_chars` of text, and only a cached answer costs nothing."""
+        by_task: dict[str, int] = {}
+        tokens_in = tokens_out = 0
+        asks = []
+        for need in needs:
+            prompt = self._prompt_if_known(need)
+            if prompt is not None and self.store.answer(self._key(need, prompt)) is not None:
+                asks.append(False)
+                continue
+            asks.append(True)
+            by_task[need.task.name] = by_task.get(need.task.name, 0) + 1
+            if prompt is None:
+                tokens_in += self.settings.max_input_chars // 3
+            else:
+                tokens_in += estimate_tokens(prompt["system"] + prompt["user"])
+            tokens_out += _TYPICAL_TOKENS_OUT.get(need.task.name, 500)
+        return Estimate(by_task, tokens_in, tokens_out, tuple(asks))
+
+    def _prompt_if_known(self, need: Need) -> Prompt | None:
+        """The need's prompt, when it can be made without a download."""
+        if not need.task.needs_text:
+            return render_prompt(
+                self.templates, need.task.template, need.paper, values=self.prompt_values
+            )
+        stored = self.store.text(need.paper.arxiv_id, self.texts.extractor)
+        if stored is None:
+            return None
+        text = pdftext.model_input(stored.text, self.settings.max_input_chars)
+        return render_prompt(
+            self.templates, need.task.template, need.paper, text, values=self.prompt_values
+        )
+
+    def _key(self, need: Need, prompt: Prompt) -> AnswerKey:
+        model = self.executor.model_name
+        return AnswerKey(need.paper.arxiv_id, need.task.name, model, prompt_sha256(prompt, model))
+
     async def _fulfil(self, need: Need) -> Outcome:
         paper, task = need.paper, need.task
         usage = self.stats.by_need.setdefault((paper.arxiv_id, task.name), Usage())
@@ -123,12 +189,7 @@ class Enricher:
             return self._gap(need, str(error).removeprefix(f"{paper.arxiv_id}: "))
         if prompt is None:
             return self._gap(need, "the PDF has no extractable text")
-        key = AnswerKey(
-            paper.arxiv_id,
-            task.name,
-            self.executor.model_name,
-            prompt_sha256(prompt, self.executor.model_name),
-        )
+        key = self._key(need, prompt)
         cached = self.store.answer(key)
         if cached is not None:
             usage.cache_hits += 1
