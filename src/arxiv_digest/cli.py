@@ -365,6 +365,68 @@ def import_(paths: tuple[Path, ...], config_path: Path) -> None:
 
 
 @main.command()
+@click.argument(
+    "directory", type=click.Path(path_type=Path, file_okay=False), default=Path(), required=False
+)
+@click.option(
+    "--category",
+    "categories",
+    multiple=True,
+    metavar="CATEGORY",
+    help="An arXiv category to follow (repeatable). Default: cs.SD and eess.AS.",
+)
+@click.option(
+    "--timezone", default="Asia/Shanghai", show_default=True, help="The windows' IANA time zone."
+)
+@click.option(
+    "--anchor",
+    default="08:50",
+    show_default=True,
+    metavar="HH:MM",
+    help="The time of day that closes one day's window and opens the next.",
+)
+@click.option(
+    "--install",
+    "install_command",
+    default="pip install arxiv-digest",
+    show_default=True,
+    help="How the nightly workflow installs arxiv-digest.",
+)
+@click.option("--debug", is_flag=True, help="Show debug logging, and a traceback on error.")
+@_reports_errors
+def init(
+    directory: Path,
+    categories: tuple[str, ...],
+    timezone: str,
+    anchor: str,
+    install_command: str,
+) -> None:
+    """Start a digest site of your own in DIRECTORY (default: here); nothing is overwritten."""
+    from arxiv_digest.init import init_site
+
+    result = init_site(
+        directory,
+        categories=list(categories) or ["cs.SD", "eess.AS"],
+        timezone=timezone,
+        anchor=anchor,
+        install_command=install_command,
+    )
+    for path in result.created:
+        click.echo(str(path))
+    for path in result.kept:
+        _say(f"Left alone (it exists): {path}")
+    where = "" if directory == Path() else f"cd {directory} && "
+    _say(
+        "Next:\n"
+        "  1. Set your model provider's key: export OPENAI_API_KEY=sk-...  (and llm.base_url in"
+        " config.yaml for a provider other than OpenAI; in GitHub, the repository secret"
+        " OPENAI_API_KEY)\n"
+        f"  2. Build today's digest: {where}digest build\n"
+        f"  3. Look at it: {where}digest preview --serve"
+    )
+
+
+@main.command()
 @click.option(
     "--output",
     "output_dir",

@@ -21,6 +21,7 @@ from pydantic import (
     Field,
     ValidationError,
     field_validator,
+    model_validator,
 )
 
 from arxiv_digest import taxonomy
@@ -44,6 +45,12 @@ Strings = Annotated[list[str], BeforeValidator(_one_item_list)]
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_default(cls, value: Any) -> Any:
+        # A section whose keys are all commented out reads as null in YAML.
+        return {} if value is None else value
 
 
 class ArxivSettings(_Section):
@@ -238,11 +245,11 @@ def load_config(path: Path) -> Config:
     try:
         config = Config.model_validate(raw)
     except ValidationError as error:
-        raise ConfigError(str(path), _describe(error)) from None
+        raise ConfigError(str(path), describe(error)) from None
     return _resolve_paths(config, path.resolve().parent)
 
 
-def _describe(error: ValidationError) -> list[str]:
+def describe(error: ValidationError) -> list[str]:
     problems = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"])

@@ -31,7 +31,45 @@ CATEGORIES = frozenset(
 )
 
 
+# The names of the categories people are likeliest to mean by a word rather than a code
+# (arXiv's own names; a few common words for audio and speech besides).
+NAMES = {
+    "cs.AI": "Artificial Intelligence", "cs.CL": "Computation and Language",
+    "cs.CV": "Computer Vision and Pattern Recognition", "cs.CR": "Cryptography and Security",
+    "cs.DB": "Databases", "cs.DC": "Distributed, Parallel, and Cluster Computing",
+    "cs.DS": "Data Structures and Algorithms", "cs.GR": "Graphics",
+    "cs.HC": "Human-Computer Interaction", "cs.IR": "Information Retrieval",
+    "cs.IT": "Information Theory", "cs.LG": "Machine Learning", "cs.MM": "Multimedia",
+    "cs.NE": "Neural and Evolutionary Computing", "cs.NI": "Networking and Internet Architecture",
+    "cs.PL": "Programming Languages", "cs.RO": "Robotics", "cs.SD": "Sound",
+    "cs.SE": "Software Engineering", "cs.SI": "Social and Information Networks",
+    "cs.SY": "Systems and Control", "eess.AS": "Audio and Speech Processing",
+    "eess.IV": "Image and Video Processing", "eess.SP": "Signal Processing",
+    "eess.SY": "Systems and Control", "stat.ML": "Machine Learning (Statistics)",
+    "stat.ME": "Methodology", "stat.AP": "Applications", "math.OC": "Optimization and Control",
+    "math.PR": "Probability", "math.ST": "Statistics Theory", "q-bio.NC": "Neurons and Cognition",
+    "astro-ph.HE": "High Energy Astrophysical Phenomena", "astro-ph.CO": "Cosmology and Nongalactic Astrophysics",
+    "astro-ph.GA": "Astrophysics of Galaxies", "astro-ph.SR": "Solar and Stellar Astrophysics",
+    "astro-ph.EP": "Earth and Planetary Astrophysics",
+    "astro-ph.IM": "Instrumentation and Methods for Astrophysics",
+    "physics.optics": "Optics", "physics.comp-ph": "Computational Physics",
+    "quant-ph": "Quantum Physics", "hep-th": "High Energy Physics - Theory",
+    "gr-qc": "General Relativity and Quantum Cosmology",
+}  # fmt: skip
+_WORDS = {"speech": "eess.AS", "audio": "eess.AS", "music": "cs.SD", "acoustics": "cs.SD"}
+
+
 def closest(name: str) -> str | None:
-    """The known category most like `name`, for a 'did you mean' hint."""
+    """The category `name` most likely means, for a 'did you mean' hint: by its spelling
+    (`cs.SDD`), or by the category's name (`cs.Sound`, `speech`, `Computation and Language`)."""
+    word = name.rpartition(".")[2].casefold().strip()
+    by_word = _WORDS.get(word) or next(
+        (code for code, title in NAMES.items() if title.casefold() == word), None
+    )
+    if by_word is None and len(word) >= 4:
+        starts = [code for code, title in NAMES.items() if title.casefold().startswith(word)]
+        by_word = starts[0] if len(starts) == 1 else None
+    if by_word is not None:
+        return by_word
     matches = difflib.get_close_matches(name, sorted(CATEGORIES), n=1, cutoff=0.6)
     return matches[0] if matches else None
