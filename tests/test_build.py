@@ -282,8 +282,11 @@ def test_invalid_analysis_is_asked_again(tmp_path: Path) -> None:
 
     assert not report.incomplete
     assert bench.model.calls.count(("2602.20003v1", "analysis")) == 3
-    assert "2602.20003v1 analysis: attempt 1 failed: the analysis lacks part 2)" in bench.messages
-    assert "2602.20003v1 analysis: attempt 2 failed: empty answer" in bench.messages
+    assert (
+        "2026-02-13 2602.20003v1 analysis: attempt 1 failed: the analysis lacks part 2)"
+        in bench.messages
+    )
+    assert "2026-02-13 2602.20003v1 analysis: attempt 2 failed: empty answer" in bench.messages
 
 
 def test_failed_translation_keeps_the_paper_with_its_abstract(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ import jinja2
 
 from arxiv_digest import jekyll
 from arxiv_digest.config import Config
-from arxiv_digest.enrich import Enricher, Estimate, Need, Outcome, plan
+from arxiv_digest.enrich import Enricher, Estimate, Need, Outcome, Tracker, plan
 from arxiv_digest.errors import BadInputError
 from arxiv_digest.execute import Executor
 from arxiv_digest.links import find_links
@@ -86,6 +86,7 @@ async def build(
     *,
     confirm: Confirm | None = None,
     max_requests: int | None = None,
+    tracker: Tracker | None = None,
 ) -> RunReport:
     """Build the record and post of every day in `days`, with one arXiv query over their span.
 
@@ -133,7 +134,9 @@ async def build(
         progress=progress,
         prompt_values={"topics": config.triage.topics},
     )
-    needs = _needs(selections.values(), previous.values(), tasks)
+    if tracker is not None:
+        enricher.tracker = tracker
+    needs = _needs(selections, previous.values(), tasks)
     estimate = enricher.estimate(needs)
     plan = RunPlan(
         days=len(windows),
@@ -234,17 +237,26 @@ def answer_rules(config: Config) -> AnswerRules:
 
 
 def _needs(
-    selections: Iterable[Selection], previous: Iterable[DayRecord | None], tasks: Sequence[Task]
+    selections: Mapping[date, Selection],
+    previous: Iterable[DayRecord | None],
+    tasks: Sequence[Task],
 ) -> list[Need]:
-    """The answers that no record holds yet, each once."""
+    """The answers that no record holds yet, each once, with the day that shows its paper."""
     recorded = {
         shown.paper.arxiv_id: shown.answers
         for record in previous
         if record is not None
         for shown in record.papers
     }
-    shown = {paper.arxiv_id: paper for selection in selections for paper in selection.shown}
-    return plan([(paper, recorded.get(arxiv_id, {})) for arxiv_id, paper in shown.items()], tasks)
+    shown = {
+        paper.arxiv_id: (paper, day)
+        for day, selection in selections.items()
+        for paper in selection.shown
+    }
+    return plan(
+        [(paper, recorded.get(arxiv_id, {}), day) for arxiv_id, (paper, day) in shown.items()],
+        tasks,
+    )
 
 
 def assemble(
@@ -362,6 +374,7 @@ def build_site(
     *,
     confirm: Confirm | None = None,
     max_requests: int | None = None,
+    tracker: Tracker | None = None,
 ) -> RunReport:
     """Build the days with the real arXiv, PDF host and model of `config`."""
     # Imported here: the SDKs take most of a second, which `render` and `preview` need not pay.
@@ -382,8 +395,9 @@ def build_site(
                 store=store,
             )
             return await build(
-                days, config, services, progress, confirm=confirm, max_requests=max_requests
-            )
+                days, config, services, progress,
+                confirm=confirm, max_requests=max_requests, tracker=tracker,
+            )  # fmt: skip
         finally:
             await model.close()
             await texts.close()

@@ -201,15 +201,20 @@ def build(
         )
     # Imported here: the SDKs it pulls in take most of a second, which `preview` need not pay.
     from arxiv_digest.build import build_site
+    from arxiv_digest.progress import LiveProgress, PlainProgress
 
-    report = build_site(
-        days,
-        config,
-        api_key,
-        _say,
-        confirm=functools.partial(_confirm, config=config, assume_yes=assume_yes),
-        max_requests=max_requests,
-    )
+    # One live line on a terminal; in logs (CI, the nightly job), plain lines at a steady rate.
+    view = LiveProgress(_redact) if sys.stderr.isatty() else PlainProgress(_say)
+    with view:
+        report = build_site(
+            days,
+            config,
+            api_key,
+            view.say,
+            confirm=functools.partial(_confirm, config=config, assume_yes=assume_yes),
+            max_requests=max_requests,
+            tracker=view,
+        )
     for day in report.days:
         if day.post_path is not None:
             click.echo(str(day.post_path))

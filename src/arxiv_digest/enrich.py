@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from datetime import date
+from typing import TYPE_CHECKING, Protocol
 
 import jinja2
 
@@ -42,14 +42,42 @@ class Need:
 
     paper: Paper
     task: Task
+    day: date | None = None
+    """The day that shows the paper, for messages."""
+
+    @property
+    def label(self) -> str:
+        """How messages name it: `2026-02-13 2602.20005v1 analysis`."""
+        day = f"{self.day} " if self.day else ""
+        return f"{day}{self.paper.arxiv_id} {self.task.name}"
+
+
+class Tracker(Protocol):
+    """Follows a run's progress: what is planned, and each need as it is settled."""
+
+    def planned(self, needs: Sequence[Need]) -> None: ...
+
+    def finished(self, need: Need, outcome: Outcome, *, cached: bool, usage: Usage) -> None: ...
+
+
+class _Untracked:
+    def planned(self, needs: Sequence[Need]) -> None:
+        pass
+
+    def finished(self, need: Need, outcome: Outcome, *, cached: bool, usage: Usage) -> None:
+        pass
 
 
 def plan(
-    shown: Iterable[tuple[Paper, Mapping[str, Answer]]], tasks: Sequence[Task] = TASKS
+    shown: Iterable[tuple[Paper, Mapping[str, Answer], date | None]],
+    tasks: Sequence[Task] = TASKS,
 ) -> list[Need]:
-    """One need for each shown paper and task without a recorded answer."""
+    """One need for each shown paper (with its day) and task without a recorded answer."""
     return [
-        Need(paper, task) for paper, answers in shown for task in tasks if task.name not in answers
+        Need(paper, task, day)
+        for paper, answers, day in shown
+        for task in tasks
+        if task.name not in answers
     ]
 
 
@@ -124,6 +152,7 @@ class Enricher:
     """What prompt templates see besides the paper and its text (e.g. the site's topics)."""
     texts_read: dict[str, str] = field(default_factory=dict)
     """The PDF text (as sent, without its references) of each paper read this run."""
+    tracker: Tracker = field(default_factory=_Untracked)
     stats: EnrichStats = field(default_factory=EnrichStats)
 
     async def enrich(self, needs: Sequence[Need]) -> dict[tuple[str, str], Outcome]:
@@ -131,9 +160,10 @@ class Enricher:
 
         A ModelError (bad key, unknown model) stops everything.
         """
+        self.tracker.planned(needs)
         try:
             async with asyncio.TaskGroup() as group:
-                running = [group.create_task(self._fulfil(need)) for need in needs]
+                running = [group.create_task(self._tracked(need)) for need in needs]
         except* DigestError as failures:
             # The first fatal error is the one to report; the others are its echoes.
             raise failures.exceptions[0] from None
@@ -180,6 +210,13 @@ class Enricher:
         model = self.executor.model_name
         return AnswerKey(need.paper.arxiv_id, need.task.name, model, prompt_sha256(prompt, model))
 
+    async def _tracked(self, need: Need) -> Outcome:
+        usage = self.stats.by_need.setdefault((need.paper.arxiv_id, need.task.name), Usage())
+        hits = usage.cache_hits
+        outcome = await self._fulfil(need)
+        self.tracker.finished(need, outcome, cached=usage.cache_hits > hits, usage=usage)
+        return outcome
+
     async def _fulfil(self, need: Need) -> Outcome:
         paper, task = need.paper, need.task
         usage = self.stats.by_need.setdefault((paper.arxiv_id, task.name), Usage())
@@ -193,21 +230,17 @@ class Enricher:
         cached = self.store.answer(key)
         if cached is not None:
             usage.cache_hits += 1
-            self.progress(f"{paper.arxiv_id} {task.name}: cached")
             return cached
         reason = ""
         for attempt in range(1, self.settings.max_attempts + 1):
-            started = time.monotonic()
             try:
                 completion = await self.executor.complete(prompt, usage)
                 answer = accept(task, key, completion, self.rules)
             except AnswerError as error:
                 reason = str(error)
-                self.progress(f"{paper.arxiv_id} {task.name}: attempt {attempt} failed: {reason}")
+                self.progress(f"{need.label}: attempt {attempt} failed: {reason}")
                 continue
             self.store.save_answer(key, answer)
-            elapsed_seconds = time.monotonic() - started
-            self.progress(f"{paper.arxiv_id} {task.name}: done in {elapsed_seconds:.1f} s")
             return answer
         return self._gap(need, f"{reason} after {self.settings.max_attempts} attempts")
 
@@ -236,5 +269,5 @@ class Enricher:
     def _gap(self, need: Need, reason: str) -> Gap:
         gap = Gap(need.paper.arxiv_id, need.task.name, reason)
         self.stats.gaps.append(gap)
-        self.progress(f"{gap.arxiv_id} {gap.task}: missing: {reason}")
+        self.progress(f"{need.label}: missing: {reason}")
         return gap
