@@ -13,6 +13,7 @@ file and the JSON path, and nothing is overwritten.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -100,7 +101,10 @@ class DayRecord:
         )
 
 
-_ADAPTER = TypeAdapter(DayRecord)
+@functools.cache
+def _adapter() -> TypeAdapter[DayRecord]:
+    """Built on first use: building it costs a command's start that reads no record."""
+    return TypeAdapter(DayRecord)
 
 
 class RecordError(BadInputError):
@@ -120,7 +124,7 @@ def record_path(records_dir: Path, day: date) -> Path:
 
 def to_json(record: DayRecord) -> str:
     """The record's deterministic text."""
-    return _ADAPTER.dump_json(record, indent=2).decode("utf-8") + "\n"
+    return _adapter().dump_json(record, indent=2).decode("utf-8") + "\n"
 
 
 def write_record(records_dir: Path, record: DayRecord) -> bool:
@@ -153,7 +157,7 @@ def parse_record(path: Path, text: str) -> DayRecord:
             f" (this one reads schema {SCHEMA}); upgrade arxiv-digest"
         )
     try:
-        record = _ADAPTER.validate_json(text, strict=True)
+        record = _adapter().validate_json(text, strict=True)
     except ValidationError as error:
         first = error.errors()[0]
         raise RecordError(path, json_path(first["loc"]), first["msg"]) from None
