@@ -93,6 +93,7 @@ _DEEP_PREFIX = re.compile(
 )
 # An escaped backslash (skipped whole, so it opens nothing), a formula delimiter, a newline.
 _LATEX_DELIMITER = re.compile(r"\\\\|\\[()\[\]]|\n")
+_PIPE_IN_TEX = re.compile(r"\|(?=([A-Za-z])?)")
 _LANGUAGE = re.compile(r"[A-Za-z0-9_+#.-]{1,30}")
 
 # The labels of the metadata lines the post template writes for each paper.
@@ -397,7 +398,8 @@ class _Edits:
         """Formulas as kramdown's `$$ … $$` (a `$ … $` too, which kramdown would not read),
         their TeX without `|` (kramdown would start a table): `\\vert` instead."""
         if "|" in tex or kind == "InlineMath":
-            rewritten = "$$" + tex.replace("|", "\\vert ") + "$$"
+            # A control word ends at a non-letter: the space only where a letter follows.
+            rewritten = "$$" + _PIPE_IN_TEX.sub(_vert, tex) + "$$"
             self.replacements.append((start, end, rewritten.encode()))
 
     def apply(self) -> bytes:
@@ -413,6 +415,10 @@ class _Edits:
             position = end
         out += self.source[position:]
         return bytes(out)
+
+
+def _vert(found: re.Match[str]) -> str:
+    return "\\vert " if found.group(1) else "\\vert"
 
 
 def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
