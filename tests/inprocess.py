@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from arxiv_digest.build import Confirm, Services, build, render_records
+from arxiv_digest.build import Confirm, RunOptions, Services, build, render_records
 from arxiv_digest.config import Config, load_config
 from arxiv_digest.errors import PdfError
 from arxiv_digest.execute import Completion, PacedExecutor, TransientError
@@ -162,10 +162,8 @@ class Bench:
                     texts=self.texts,
                     store=store,
                 )
-                return await build(
-                    chosen, config, services, self.messages.append,
-                    confirm=confirm, max_requests=max_requests,
-                )  # fmt: skip
+                options = RunOptions(confirm=confirm, max_requests=max_requests)
+                return await build(chosen, config, services, self.messages.append, options)
             finally:
                 store.close()
 

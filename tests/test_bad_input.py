@@ -103,6 +103,8 @@ def test_a_single_string_where_a_list_is_expected_is_a_list_of_one(tmp_path: Pat
         ("2026-02-30", "--date '2026-02-30' is not a date: February 2026 has no day 30"),
         ("2026-13-01", "--date '2026-13-01' is not a date: there is no month 13"),
         ("13/02/2026", "--date '13/02/2026' is not a date; use YYYY-MM-DD"),
+        ("2999-01-01", "--date 2999-01-01 is in the future"),
+        ("1980-01-01", "--date 1980-01-01 is before arXiv existed"),
     ],
 )
 def test_an_impossible_date_says_why(site: Site, value: str, reason: str) -> None:
@@ -129,19 +131,6 @@ def test_missing_config_file_names_the_fix(site: Site) -> None:
 
     line = assert_refused(run.status, run.stderr, site)
     assert "elsewhere.yaml: file not found; create it (see README) or pass --config PATH" in line
-
-
-@pytest.mark.parametrize(
-    ("date", "message"),
-    [
-        ("2999-01-01", "--date 2999-01-01 is in the future"),
-        ("1980-01-01", "--date 1980-01-01 is before arXiv existed"),
-    ],
-)
-def test_impossible_dates_are_refused(site: Site, date: str, message: str) -> None:
-    run = site.digest("build", "--date", date)
-
-    assert message in assert_refused(run.status, run.stderr, site)
 
 
 def test_missing_api_key_is_reported_before_any_request(site: Site) -> None:

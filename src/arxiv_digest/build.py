@@ -78,15 +78,22 @@ class RunPlan:
 Confirm = Callable[[RunPlan], bool]
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run is steered from outside: who approves a large plan, a cap on its requests,
+    and who follows its progress."""
+
+    confirm: Confirm | None = None
+    max_requests: int | None = None
+    tracker: Tracker | None = None
+
+
 async def build(
     days: Sequence[date],
     config: Config,
     services: Services,
     progress: Progress,
-    *,
-    confirm: Confirm | None = None,
-    max_requests: int | None = None,
-    tracker: Tracker | None = None,
+    options: RunOptions = RunOptions(),
 ) -> RunReport:
     """Build the record and post of every day in `days`, with one arXiv query over their span.
 
@@ -95,8 +102,8 @@ async def build(
     were announced late and asks only for answers it still lacks.
 
     Before any model request, a plan over `llm.confirm_above_requests` requests is put
-    to `confirm`; a refusal stops the run with nothing asked and nothing written. With
-    `max_requests`, the answers beyond it are not asked for and are left as gaps.
+    to `options.confirm`; a refusal stops the run with nothing asked and nothing written.
+    With `options.max_requests`, the answers beyond it are not asked for and are left as gaps.
     """
     started = time.monotonic()
     check_writable(config.output.records_dir, "output.records_dir")
@@ -134,8 +141,8 @@ async def build(
         progress=progress,
         prompt_values={"topics": config.triage.topics},
     )
-    if tracker is not None:
-        enricher.tracker = tracker
+    if options.tracker is not None:
+        enricher.tracker = options.tracker
     needs = _needs(selections, previous.values(), tasks)
     estimate = enricher.estimate(needs)
     plan = RunPlan(
@@ -144,18 +151,18 @@ async def build(
             {need.paper.arxiv_id for need, asks in zip(needs, estimate.asks, strict=True) if asks}
         ),
         estimate=estimate,
-        max_requests=max_requests,
+        max_requests=options.max_requests,
     )
     over = plan.requests > config.llm.confirm_above_requests
-    if over and confirm is not None and not confirm(plan):
+    if over and options.confirm is not None and not options.confirm(plan):
         raise BadInputError("not confirmed: nothing was asked of the model, nothing written")
-    asked, held_back = _within(needs, estimate.asks, max_requests)
+    asked, held_back = _within(needs, estimate.asks, options.max_requests)
     outcomes = await enricher.enrich(asked)
     for need in held_back:
         outcomes[(need.paper.arxiv_id, need.task.name)] = Gap(
             need.paper.arxiv_id,
             need.task.name,
-            f"not asked: --max-requests {max_requests} was reached; run again to continue",
+            f"not asked: --max-requests {options.max_requests} was reached; run again to continue",
         )
 
     report = RunReport()
@@ -371,10 +378,7 @@ def build_site(
     config: Config,
     api_key: str,
     progress: Progress,
-    *,
-    confirm: Confirm | None = None,
-    max_requests: int | None = None,
-    tracker: Tracker | None = None,
+    options: RunOptions = RunOptions(),
 ) -> RunReport:
     """Build the days with the real arXiv, PDF host and model of `config`."""
     # Imported here: the SDKs take most of a second, which `render` and `preview` need not pay.
@@ -394,10 +398,7 @@ def build_site(
                 texts=texts,
                 store=store,
             )
-            return await build(
-                days, config, services, progress,
-                confirm=confirm, max_requests=max_requests, tracker=tracker,
-            )  # fmt: skip
+            return await build(days, config, services, progress, options)
         finally:
             await model.close()
             await texts.close()

@@ -204,7 +204,7 @@ def build(
             " `export OPENAI_API_KEY=sk-...`"
         )
     # Imported here: the SDKs it pulls in take most of a second, which `preview` need not pay.
-    from arxiv_digest.build import build_site
+    from arxiv_digest.build import RunOptions, build_site
     from arxiv_digest.progress import LiveProgress, PlainProgress
 
     # One live line on a terminal; in logs (CI, the nightly job), plain lines at a steady rate.
@@ -215,9 +215,11 @@ def build(
             config,
             api_key,
             view.say,
-            confirm=functools.partial(_confirm, config=config, assume_yes=assume_yes),
-            max_requests=max_requests,
-            tracker=view,
+            RunOptions(
+                confirm=functools.partial(_confirm, config=config, assume_yes=assume_yes),
+                max_requests=max_requests,
+                tracker=view,
+            ),
         )
     for day in report.days:
         if day.post_path is not None:
