@@ -119,16 +119,13 @@ class LiveProgress:
 
     def __init__(self, redact: Callable[[str], str], console: Any = None) -> None:
         from rich.console import Console
-        from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+        from rich.progress import BarColumn, Progress, TextColumn
 
         self._redact = redact
         self._console = console or Console(stderr=True, highlight=False)
+        # The description carries the counts and the time left; the bar shows the share done.
         self._bar = Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TimeRemainingColumn(),
-            console=self._console,
-            transient=False,
+            TextColumn("{task.description}"), BarColumn(), console=self._console, transient=False
         )
         self._task: Any = None
         self.counts = Counts()
