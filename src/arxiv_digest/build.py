@@ -16,7 +16,7 @@ import jinja2
 
 from arxiv_digest import jekyll
 from arxiv_digest.config import Config
-from arxiv_digest.enrich import Enricher, Estimate, Need, Outcome, Tracker, plan
+from arxiv_digest.enrich import Enricher, Estimate, Need, Outcome, Progress, Tracker, plan
 from arxiv_digest.errors import BadInputError
 from arxiv_digest.execute import Executor
 from arxiv_digest.links import find_links
@@ -42,8 +42,6 @@ from arxiv_digest.write import check_writable, write_atomically
 if TYPE_CHECKING:  # the real sources import the arXiv client and httpx2, which take time
     from arxiv_digest.fetch import PaperSource
     from arxiv_digest.pdfsource import TextSource
-
-Progress = Callable[[str], None]
 
 
 @dataclass

@@ -11,7 +11,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from types import TracebackType
 from typing import Any
 
 from arxiv_digest.enrich import Need, Outcome
