@@ -149,12 +149,7 @@ class LiveProgress:
     def __enter__(self) -> LiveProgress:
         return self
 
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        trace: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self._bar.stop()
         if self.counts.cached:
             self.say(f"{plural(self.counts.cached, 'answer')} came from the cache")
