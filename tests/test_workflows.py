@@ -92,10 +92,8 @@ def test_daily_workflow_refreshes_on_a_schedule_with_secrets_and_a_cache() -> No
     install = steps["Install (the README's way)"]["run"]
     assert install in (ROOT / "README.md").read_text("utf-8")
     assert any(step.get("uses", "").startswith("actions/cache@") for step in job["steps"])
-    assert (
-        "git add _records _posts"
-        in steps["Commit and push new or changed records and posts"]["run"]
-    )
+    commit = steps["Commit and push new or changed records and posts"]["run"]
+    assert "for folder in _records _posts" in commit and 'git add "$folder"' in commit
 
 
 def test_ci_workflow_runs_the_readme_test_command() -> None:
