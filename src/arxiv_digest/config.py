@@ -176,6 +176,16 @@ class TriageSettings(_Section):
 
 class LlmSettings(_Section):
     base_url: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url_is_a_url(cls, url: str | None) -> str | None:
+        if url is not None and not re.fullmatch(r"https?://[^/\s:]+(:\d+)?(/\S*)?", url):
+            raise ValueError(
+                "must be an http(s) URL of an OpenAI-compatible API, e.g. https://api.deepseek.com/v1"
+            )
+        return url
+
     model: str = "gpt-4o-mini"
     concurrency: Annotated[int, Field(ge=1, le=256)] = 8
     max_input_chars: Annotated[int, Field(ge=1000)] = 60000

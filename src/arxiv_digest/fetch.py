@@ -22,6 +22,7 @@ from lxml import etree
 from arxiv_digest.config import ArxivSettings
 from arxiv_digest.errors import FetchError
 from arxiv_digest.models import Paper, is_arxiv_id
+from arxiv_digest.netfault import connection_cause, host_of
 from arxiv_digest.window import api_timestamp
 
 logger = logging.getLogger(__name__)
@@ -29,6 +30,9 @@ logger = logging.getLogger(__name__)
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
 _RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+# A host that cannot be reached at all (DNS, refused, TLS, proxy) is tried this many times
+# more, a second apart, so that a night without network ends in seconds, not minutes.
+_UNREACHABLE_RETRIES = 2
 
 
 class _TimeoutSession(requests.Session):
@@ -107,6 +111,7 @@ class ArxivSource:
     def _all_results(self, search: arxiv.Search) -> list[arxiv.Result]:
         collected: list[arxiv.Result] = []
         failures = 0
+        unreachable = 0
         empty_answers = 0
         while True:
             try:
@@ -136,7 +141,20 @@ class ArxivSource:
             except requests.Timeout:
                 problem = f"no answer within {self.settings.timeout_seconds:g} s"
             except requests.RequestException as error:
-                problem = f"connection failed ({type(error).__name__})"
+                cause = connection_cause(error)
+                if cause is None:
+                    problem = f"connection failed ({type(error).__name__})"
+                else:
+                    # Not the server's load but the way to it: retried briefly, then named.
+                    unreachable += 1
+                    if unreachable > _UNREACHABLE_RETRIES:
+                        raise FetchError(
+                            f"cannot reach {host_of(self.settings.api_url)}: {cause}; check the"
+                            " network, a proxy (HTTPS_PROXY), or arxiv.api_url"
+                        ) from None
+                    logger.warning("arXiv API: %s; trying again in 1 s", cause)
+                    self._sleep(1.0)
+                    continue
             failures += 1
             if failures > self.settings.num_retries:
                 raise FetchError(

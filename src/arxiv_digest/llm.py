@@ -7,12 +7,14 @@ names. Retries and pacing are the executor's: it adapts its concurrency to
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.errors import ModelError
 from arxiv_digest.execute import Completion, RateLimited, TransientError
+from arxiv_digest.netfault import connection_cause
 from arxiv_digest.render import Prompt
 from arxiv_digest.tasks import AnswerError
 
@@ -20,6 +22,8 @@ if TYPE_CHECKING:
     import openai
 
 _TRANSIENT_STATUS = {408, 409}
+_NEVER_ANSWERED_LIMIT = 3
+"""Connection failures, before any answer, that show the endpoint cannot be reached."""
 
 
 class OpenAIChatModel:
@@ -33,6 +37,8 @@ class OpenAIChatModel:
         # Made at the first request: the SDK takes half a second to import, which a build
         # whose answers are all recorded or cached need not pay.
         self._client: openai.AsyncOpenAI | None = None
+        self._answered = False
+        self._unreachable = 0
 
     def _connected(self) -> openai.AsyncOpenAI:
         import openai
@@ -83,8 +89,18 @@ class OpenAIChatModel:
             raise AnswerError(f"HTTP {error.status_code}{message}") from None
         except openai.APITimeoutError:
             raise TransientError("timed out") from None
-        except openai.APIConnectionError:
-            raise TransientError("connection failed") from None
+        except openai.APIConnectionError as error:
+            cause = connection_cause(error)
+            if cause is not None and not self._answered:
+                # An endpoint that has never answered is a wrong address or no network, not
+                # a passing fault: a few failures stop the run before it writes anything.
+                self._unreachable += 1
+                if self._unreachable >= _NEVER_ANSWERED_LIMIT:
+                    raise ModelError(
+                        f"the model endpoint {self.endpoint} cannot be reached: {cause};"
+                        " check llm.base_url (or OPENAI_BASE_URL), the network, or a proxy"
+                    ) from None
+            raise TransientError(f"connection failed: {cause or 'no answer'}") from None
         except openai.APIError as error:
             raise AnswerError(f"malformed response ({type(error).__name__})") from None
         # A proxy's HTML error page with status 200 comes back from the SDK as a plain string.
@@ -92,11 +108,21 @@ class OpenAIChatModel:
             raise AnswerError("malformed response (not a chat completion)")
         if not response.choices:
             raise AnswerError("the response held no choices")
+        self._answered = True
         usage = response.usage
         return Completion(
             text=response.choices[0].message.content or "",
             tokens_in=usage.prompt_tokens if usage else 0,
             tokens_out=usage.completion_tokens if usage else 0,
+        )
+
+    @property
+    def endpoint(self) -> str:
+        """The base URL requests go to, as the SDK chooses it."""
+        return (
+            self._settings.base_url
+            or os.environ.get("OPENAI_BASE_URL")
+            or "https://api.openai.com/v1"
         )
 
     async def close(self) -> None:
