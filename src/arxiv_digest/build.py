@@ -35,7 +35,7 @@ from arxiv_digest.render import PostSettings, post_context, render_post, templat
 from arxiv_digest.report import DayReport, RunReport, plural
 from arxiv_digest.select import Selection, select
 from arxiv_digest.store import Store
-from arxiv_digest.tasks import TASKS, TRIAGE, AnswerRules, Task
+from arxiv_digest.tasks import TASKS, TRIAGE, AnswerRules, Task, in_task_order
 from arxiv_digest.window import window_for
 from arxiv_digest.write import check_writable, write_atomically
 
@@ -298,7 +298,7 @@ def assemble(
             else before.links
         )
         papers.append(
-            ShownPaper(paper=paper, answers=_in_task_order(answers), gaps=gaps, links=links)
+            ShownPaper(paper=paper, answers=in_task_order(answers), gaps=gaps, links=links)
         )
     return DayRecord(
         schema=SCHEMA,
@@ -309,12 +309,6 @@ def assemble(
         not_shown=tuple(NotShown(paper=paper, reason=why) for paper, why in selection.not_shown),
         imported_from=previous.imported_from if previous else None,
     )
-
-
-def _in_task_order(answers: dict[str, Answer]) -> dict[str, Answer]:
-    """The same answers in the registry's order (others, from a newer version, after it)."""
-    order = {task.name: index for index, task in enumerate(TASKS)}
-    return dict(sorted(answers.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
 
 
 def post_settings(config: Config) -> PostSettings:

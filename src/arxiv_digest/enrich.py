@@ -195,16 +195,18 @@ class Enricher:
     def _prompt_if_known(self, need: Need) -> Prompt | None:
         """The need's prompt, when it can be made without a download."""
         if not need.task.needs_text:
-            return render_prompt(
-                self.templates, need.task.template, need.paper, values=self.prompt_values
-            )
+            return self._rendered(need, None)
         stored = self.store.text(need.paper.arxiv_id, self.texts.extractor)
-        if stored is None:
-            return None
-        text = pdftext.model_input(stored.text, self.settings.max_input_chars)
+        return None if stored is None else self._rendered(need, self._model_input(stored))
+
+    def _rendered(self, need: Need, text: str | None) -> Prompt:
         return render_prompt(
             self.templates, need.task.template, need.paper, text, values=self.prompt_values
         )
+
+    def _model_input(self, stored: StoredText) -> str:
+        """What of the paper's text is sent: cleaned, without references, capped."""
+        return pdftext.model_input(stored.text, self.settings.max_input_chars)
 
     def _key(self, need: Need, prompt: Prompt) -> AnswerKey:
         model = self.executor.model_name
@@ -247,17 +249,10 @@ class Enricher:
     async def _prompt(self, need: Need) -> Prompt | None:
         """The prompt of `need`; None when its paper's PDF holds no text to send."""
         if not need.task.needs_text:
-            return render_prompt(
-                self.templates, need.task.template, need.paper, values=self.prompt_values
-            )
-        stored = await self._paper_text(need.paper)
-        text = pdftext.model_input(stored.text, self.settings.max_input_chars)
+            return self._rendered(need, None)
+        text = self._model_input(await self._paper_text(need.paper))
         self.texts_read[need.paper.arxiv_id] = text
-        if not text:
-            return None
-        return render_prompt(
-            self.templates, need.task.template, need.paper, text, values=self.prompt_values
-        )
+        return self._rendered(need, text) if text else None
 
     async def _paper_text(self, paper: Paper) -> StoredText:
         stored = self.store.text(paper.arxiv_id, self.texts.extractor)

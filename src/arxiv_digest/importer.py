@@ -31,7 +31,7 @@ from arxiv_digest.record import (
     record_path,
     write_record,
 )
-from arxiv_digest.tasks import ANALYSIS, TRANSLATION, is_chinese
+from arxiv_digest.tasks import ANALYSIS, TRANSLATION, in_task_order, is_chinese
 
 _INTRO = re.compile(r"^以下为 (?P<day>\d{4}-\d\d-\d\d)（.*）窗口内更新的论文中文译文：$")
 _WINDOW = re.compile(
@@ -186,8 +186,7 @@ def _entry(reader: _Lines, config: Config) -> ShownPaper:
         abstract=abstract,
         published=None,
     )
-    ordered = {task: answers[task] for task in (TRANSLATION.name, ANALYSIS.name) if task in answers}
-    return ShownPaper(paper=paper, answers=ordered, gaps=gaps)
+    return ShownPaper(paper=paper, answers=in_task_order(answers), gaps=gaps)
 
 
 def _imported(text: str) -> Answer:

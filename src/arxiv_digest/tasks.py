@@ -11,6 +11,9 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
+
+V = TypeVar("V")
 
 _HAN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]")
 _LATIN_LETTER = re.compile(r"[A-Za-z]")
@@ -119,6 +122,12 @@ ANALYSIS = Task("analysis", needs_text=True, validate=_three_parts)
 TRIAGE = Task("triage", needs_text=False, validate=_triage, prose=False)
 TASKS: tuple[Task, ...] = (TRANSLATION, ANALYSIS, TRIAGE)
 """Every task, in the order a record lists their answers."""
+
+
+def in_task_order(answers: dict[str, V]) -> dict[str, V]:
+    """The same answers by task, in the registry's order (others, from a newer version, after)."""
+    order = {task.name: index for index, task in enumerate(TASKS)}
+    return dict(sorted(answers.items(), key=lambda item: (order.get(item[0], len(order)), item[0])))
 
 
 def chinese_share(text: str) -> float:
