@@ -1,5 +1,5 @@
 """The hostile corpus (tests/hostile.py) published both ways — real Jekyll (kramdown) and
-our own renderer (`digest preview`) — and every page and feed read by headless Chromium
+our own site (`digest site`) — and every page and feed read by headless Chromium
 with script and network blocked: no script but the layout's, no event handler, no URL
 but http(s), mailto or the site's own, no image, no element off the allowlist, one
 heading and one rule per paper, one details block per analysis, nothing after the last
@@ -20,12 +20,12 @@ import pytest
 from lxml import etree
 
 from arxiv_digest import render
-from arxiv_digest.preview import build_preview
-from arxiv_digest.safe_html import TAGS
+from arxiv_digest.safe_html import ATTRIBUTES, TAGS
+from arxiv_digest.website import build_site, site_settings
 from tests import hostile
 from tests.inprocess import Bench
 from tests.test_jekyll import ROOT, SITE_FILES
-from tests.test_preview import CHROMIUM
+from tests.test_site import CHROMIUM
 
 JEKYLL_CONTENT_TAGS = {
     "p", "ul", "ol", "li", "strong", "em", "code", "pre", "a", "h2", "hr", "details",
@@ -34,17 +34,29 @@ JEKYLL_CONTENT_TAGS = {
 JEKYLL_CONTENT_ATTRIBUTES = {
     "a@href", "h2@id", "div@class", "pre@class", "code@class", "span@class", "ol@start",
 }  # fmt: skip
-PREVIEW_CONTENT_ATTRIBUTES = {"a@href", "a@rel", "h2@id", "ol@start"}
+# What the site's own article template writes around the answers.
+SITE_LAYOUT_TAGS = {"article", "header", "h1", "h2", "time", "p", "details", "summary", "ol",
+                    "li", "a", "span", "section", "dl", "dt", "dd", "div", "ul"}  # fmt: skip
+SITE_LAYOUT_ATTRIBUTES = {
+    "article@class", "article@data-pagefind-body", "h1@data-pagefind-meta", "time@datetime",
+    "p@class", "p@data-pagefind-ignore", "details@class", "details@open",
+    "details@data-pagefind-ignore", "a@href", "a@rel", "a@lang", "a@class", "span@lang",
+    "section@class", "section@data-pagefind-ignore", "h2@id", "h2@lang", "dl@class", "dd@lang",
+    "div@class", "div@lang", "ol@start", "span@class",
+}  # fmt: skip
+SITE_CONTENT_ATTRIBUTES = SITE_LAYOUT_ATTRIBUTES | {
+    f"{tag}@{name}" for tag, names in ATTRIBUTES.items() for name in names
+}
 PAPERS = len(hostile.PAPERS)
 ANALYSES = len(hostile.ANALYSES)
 
-INSPECT = """(root) => {
+INSPECT = """({root, heading, details, rule, label}) => {
   const all = [...document.querySelectorAll('*')];
   const content = document.querySelector(root);
   const urlNames = ['href', 'src', 'action', 'formaction', 'xlink:href', 'data', 'poster',
                     'background', 'srcset'];
   const urls = all.flatMap(e => urlNames.map(n => e.getAttribute(n)).filter(v => v !== null));
-  const hrs = content ? content.querySelectorAll('hr') : [];
+  const hrs = content ? content.querySelectorAll(rule) : [];
   let after = '';
   if (hrs.length) {
     const range = document.createRange();
@@ -63,14 +75,14 @@ INSPECT = """(root) => {
     tags: content ? [...new Set([...content.querySelectorAll('*')].map(e => e.localName))] : [],
     attributes: content ? [...new Set([...content.querySelectorAll('*')].flatMap(
       e => [...e.attributes].map(a => e.localName + '@' + a.name)))] : [],
-    headings: content ? content.querySelectorAll('h2').length : 0,
-    details: content ? content.querySelectorAll('details').length : 0,
+    headings: content ? content.querySelectorAll(heading).length : 0,
+    details: content ? content.querySelectorAll(details).length : 0,
     rules: hrs.length,
     after: after,
     dishonest: content ? [...content.querySelectorAll('a')].filter(
       a => looksLikeUrl(a.textContent) && a.textContent.trim().replace(/\\/$/, '')
            !== (a.getAttribute('href') || '').replace(/\\/$/, '')).map(a => a.outerHTML) : [],
-    labels: content ? [...content.querySelectorAll('strong')].filter(
+    labels: content ? [...content.querySelectorAll(label)].filter(
       e => ['Authors', 'Categories', 'arXiv', 'PDF'].includes(e.textContent.trim())).length : 0,
     text: content ? content.textContent : '',
   };
@@ -89,6 +101,16 @@ class Surface:
     attributes: set[str]
     structure: bool
     """Whether the checks of a whole post's structure apply (pages, not feed entries)."""
+    heading: str = "h2"
+    """A paper's heading; and below, an analysis, what follows each paper, a metadata label."""
+    details: str = "details"
+    rule: str = "hr"
+    label: str = "strong"
+    labels: int = 4 * PAPERS
+    """Metadata labels the layout writes: Authors, Categories, arXiv, PDF in a post, none on
+    the site (which labels its facts in Chinese); any other is an answer's lookalike."""
+    text_after: bool = False
+    """Whether text may follow the last paper (the site's list of unshown papers)."""
 
 
 def violations(report: dict[str, Any], surface: Surface) -> list[str]:
@@ -117,11 +139,11 @@ def violations(report: dict[str, Any], surface: Surface) -> list[str]:
             found.append(f"{report['headings']} headings for {PAPERS} papers")
         if report["details"] != ANALYSES:
             found.append(f"{report['details']} details blocks for {ANALYSES} analyses")
-        if report["labels"] != 4 * PAPERS:  # Authors, Categories, arXiv, PDF: the template's
+        if report["labels"] != surface.labels:
             found.append(f"{report['labels']} metadata labels for {PAPERS} papers")
         if report["rules"] != PAPERS:
             found.append(f"{report['rules']} rules for {PAPERS} papers")
-        if report["after"]:
+        if report["after"] and not surface.text_after:
             found.append(f"text after the last paper: {report['after'][:80]!r}")
     return found
 
@@ -130,8 +152,8 @@ def violations(report: dict[str, Any], surface: Surface) -> list[str]:
 class Published:
     jekyll_page: Path
     jekyll_feed: Path
-    preview_page: Path
-    preview_feed: Path
+    site_page: Path
+    site_feed: Path
 
 
 def publish(root: Path, *, sanitized: bool = True) -> Published:
@@ -164,12 +186,18 @@ def _publish(root: Path, sanitized: bool) -> Published:
     )  # fmt: skip
     assert built.returncode == 0, built.stdout + built.stderr
     config = bench.config
-    build_preview(config.output.posts_dir, root / "_preview", config.output.templates_dir)
+    if sanitized:
+        build_site(config.output.records_dir, root / "_public", site_settings(config, root))
+    else:
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr("arxiv_digest.website.sanitize.block", lambda text: text)
+            patch.setattr("arxiv_digest.website.sanitize.inline", lambda text: text)
+            build_site(config.output.records_dir, root / "_public", site_settings(config, root))
     return Published(
         jekyll_page=root / "_site/2026/02/13/arxiv/index.html",
         jekyll_feed=root / "_site/feed.xml",
-        preview_page=root / "_preview/2026/02/13/arxiv/index.html",
-        preview_feed=root / "_preview/feed.xml",
+        site_page=root / "_public/2026/02/13/arxiv/index.html",
+        site_feed=root / "_public/feed.xml",
     )
 
 
@@ -208,7 +236,11 @@ class Browser:
             self.page.goto(surface.url)
         else:
             self.page.set_content(f"<!doctype html><article>{html}</article>")
-        return dict(self.page.evaluate(INSPECT, surface.root))
+        selectors = {
+            "root": surface.root, "heading": surface.heading, "details": surface.details,
+            "rule": surface.rule, "label": surface.label,
+        }  # fmt: skip
+        return dict(self.page.evaluate(INSPECT, selectors))
 
     def close(self) -> None:
         self._context.close()
@@ -233,17 +265,16 @@ def surfaces(published: Published, *, feeds: bool = True) -> list[tuple[Surface,
         ["application/ld+json", "/assets/mathjax-config.js", MATHJAX],
         JEKYLL_CONTENT_TAGS, JEKYLL_CONTENT_ATTRIBUTES, structure=True,
     )  # fmt: skip
-    preview = Surface(
-        "preview page", published.preview_page.as_uri(), ".post-content",
-        [], TAGS, PREVIEW_CONTENT_ATTRIBUTES | {f"{tag}@{name}" for tag in TAGS for name in
-        ("display", "mathvariant", "stretchy", "fence", "separator", "lspace", "rspace",
-         "accent", "movablelimits", "linethickness", "columnalign", "width")},
-        structure=True,
+    ours = Surface(
+        "site page", published.site_page.as_uri(), "article.day", [],
+        SITE_LAYOUT_TAGS | TAGS, SITE_CONTENT_ATTRIBUTES, structure=True,
+        heading="section.paper > h2", details="details.analysis", rule="section.paper",
+        label="strong", labels=0, text_after=True,
     )  # fmt: skip
-    checked: list[tuple[Surface, str | None]] = [(jekyll, None), (preview, None)]
+    checked: list[tuple[Surface, str | None]] = [(jekyll, None), (ours, None)]
     if not feeds:
         return checked
-    for feed, page in ((published.jekyll_feed, jekyll), (published.preview_feed, preview)):
+    for feed, page in ((published.jekyll_feed, jekyll), (published.site_feed, ours)):
         for number, content in enumerate(feed_entries(feed)):
             entry = Surface(
                 f"{page.name.split()[0]} feed entry {number}", "", "article", [],

@@ -14,7 +14,7 @@ from tests import adversarial
 from tests.conftest import Site
 
 ROOT = Path(__file__).resolve().parents[1]
-SITE_FILES = ["_config.yml", "index.html", "_includes", "assets"]
+SITE_FILES = ["_config.yml", "index.html", "archive.html", "_includes", "assets"]
 # The scripts of a post page that come from the layout: structured data, and MathJax.
 LAYOUT_SCRIPTS = [
     {"type": "application/ld+json"},
@@ -149,7 +149,7 @@ def test_the_site_lists_posts_serves_a_feed_and_keeps_formulas(site: Site) -> No
     formula = r"l_k = \sum_{i \in P} a_i t_{k,i} - \sum_{i \in N} \bar{a}_i t_{k,i}"
     site.model.answers[("2602.20002v1", "analysis")] = (
         f"1)  \n- 定义：\\( {formula} \\)，其中 \\( P \\) 为正类。\n\n"
-        "2)  \n- 方法：\\[ x_{spo} = \\frac{x - \\mu}{\\sigma} \\]\n\n3)  \n- 效果良好。"
+        "2)  \n- 方法：\\[ x_{spo} = \\frac{x - \\mu}{\\sigma} \\]\n\n3)  \n- 效果良好，在三个公开数据集上均有明显提升，全部代码已经公开，见 https://github.com/example/spo_score。"
     )
     assert site.digest("build", "--date", "2026-02-13").status == 0
     assert site.digest("build", "--date", "2026-02-14").status == 0
@@ -173,3 +173,12 @@ def test_the_site_lists_posts_serves_a_feed_and_keeps_formulas(site: Site) -> No
     assert "\\(" + html.escape(formula, quote=False) + "\\)" in post
     assert "\\(P\\)" in post and "x_{spo} = \\frac{x - \\mu}{\\sigma}" in post
     assert "<em>" not in post.split("<details>")[1]  # no formula turned into emphasis
+    # A bare address is a link (an autolink in the post), the sentence's end outside it.
+    assert (
+        '<a href="https://github.com/example/spo_score">https://github.com/example/spo_score</a>。'
+        in post
+    )
+    assert "<table" not in post  # the header line is text
+    archive = (out / "archive/index.html").read_text("utf-8")
+    assert '<section id="2026-02">' in archive
+    assert archive.index("/2026/02/14/arxiv/") < archive.index("/2026/02/13/arxiv/")

@@ -40,10 +40,17 @@ _ENTRY = re.compile(
 )
 
 
+def _autolink(found: re.Match[str]) -> str:
+    url = found.group().rstrip(".,;:!?'*")
+    return f"<{url}>{found.group()[len(url) :]}"
+
+
 def with_declared_fixes(post: str) -> str:
     """The reference post as this tool renders it, with the fixes the README declares:
-    formulas written \\( ... \\) or \\[ ... \\] in kramdown's $$ ... $$, and the header's
-    `|` escaped so that kramdown reads no table. Nothing else changes."""
+    formulas written \\( ... \\) or \\[ ... \\] in kramdown's $$ ... $$, the header's `|`
+    escaped so that kramdown reads no table, and bare URLs in the text written <…> so that
+    they are links. Nothing else changes."""
+    post = re.sub(r"(?<![\w<(\[])https?://[A-Za-z0-9\-._~:/?#@!&'*+,;=%]+", _autolink, post)
     post = re.sub(
         r"\\\((.+?)\\\)|\\\[(.+?)\\\]",
         lambda formula: f"$${formula.group(1) or formula.group(2)}$$",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -99,3 +100,42 @@ def test_daily_workflow_refreshes_on_a_schedule_with_secrets_and_a_cache() -> No
 def test_ci_workflow_runs_the_readme_test_command() -> None:
     ci = (ROOT / ".github" / "workflows" / "ci.yml").read_text("utf-8")
     assert "run: bash .ci/run" in ci
+
+
+def test_every_action_is_pinned_to_a_node24_release_by_sha() -> None:
+    """Every `uses:` is a 40-hex commit with its release in a comment, at the majors that run
+    on Node 24 (Node 20 left GitHub's runners on 2026-09-23). The SHAs were checked against
+    the tags with `git rev-parse` on the actions' own repositories."""
+    majors = {"actions/checkout": 7, "actions/setup-python": 7, "actions/setup-node": 7,
+              "actions/cache": 5, "actions/upload-pages-artifact": 5, "actions/deploy-pages": 5}  # fmt: skip
+    seen = set()
+    for workflow in WORKFLOWS:
+        for found in re.finditer(r"uses: ([\w./-]+)@(\S+)(?: # (v[\d.]+))?", workflow.read_text()):
+            action, ref, version = found.groups()
+            assert re.fullmatch(r"[0-9a-f]{40}", ref), (workflow.name, action, ref)
+            assert version is not None, (workflow.name, action)
+            assert int(version[1:].split(".")[0]) == majors[action], (workflow.name, action)
+            seen.add(action)
+    assert seen == set(majors)
+
+
+def test_the_site_workflow_deploys_to_pages_after_each_night() -> None:
+    pages = yaml.safe_load((ROOT / ".github" / "workflows" / "pages.yml").read_text("utf-8"))
+    assert set(pages[True]) == {"push", "workflow_dispatch"}
+    assert pages["permissions"] == {}
+    build, deploy = pages["jobs"]["build"], pages["jobs"]["deploy"]
+    assert build["permissions"] == {"contents": "read", "pages": "read"}
+    run = "\n".join(step.get("run", "") for step in build["steps"])
+    assert 'digest site --base-url "$site_url"' in run and "pip install -e ." in run
+    upload = next(
+        step for step in build["steps"] if "upload-pages-artifact" in step.get("uses", "")
+    )
+    assert upload["with"]["path"] == "_public"  # output.site_dir's default
+    assert deploy["needs"] == "build"
+    assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
+    assert deploy["environment"]["name"] == "github-pages"
+
+    daily = yaml.safe_load((ROOT / ".github" / "workflows" / "daily.yml").read_text("utf-8"))
+    job = daily["jobs"]["digest"]
+    assert job["permissions"]["actions"] == "write"
+    assert 'gh workflow run pages.yml --ref "$GITHUB_REF_NAME"' in job["steps"][-1]["run"]

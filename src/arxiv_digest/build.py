@@ -29,6 +29,7 @@ from arxiv_digest.record import (
     ShownPaper,
     read_record,
     record_path,
+    record_paths,
     write_record,
 )
 from arxiv_digest.render import PostSettings, post_context, render_post, template_environment
@@ -346,7 +347,7 @@ def render_records(days: Sequence[date] | None, config: Config) -> RenderResult:
     """
     records_dir = config.output.records_dir
     if days is None:
-        paths = sorted(records_dir.glob("*.json")) if records_dir.is_dir() else []
+        paths = [path for _, path in record_paths(records_dir)]
     else:
         paths = [record_path(records_dir, day) for day in sorted(set(days))]
     records = []

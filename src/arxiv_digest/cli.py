@@ -437,15 +437,64 @@ def init(
     )
 
 
+def _site_options(command: F) -> F:
+    command = click.option(
+        "--no-search", is_flag=True, help="Leave the search index out (it takes the longest)."
+    )(command)
+    command = click.option(
+        "--base-url",
+        metavar="URL",
+        help="Where the site is served, e.g. https://someone.github.io/my-digest/"
+        " (default: url and baseurl in _config.yml).",
+    )(command)
+    return click.option(
+        "--output",
+        "output_dir",
+        type=click.Path(path_type=Path, file_okay=False),
+        default=None,
+        help="Where the site goes (default: output.site_dir, _public).",
+    )(command)
+
+
+def _build_reader_site(
+    config_path: Path, output_dir: Path | None, base_url: str | None, search: bool
+) -> tuple[Path, str]:
+    """Build the site; where it is, and its base path."""
+    from arxiv_digest.report import plural
+    from arxiv_digest.website import build_site, site_settings
+
+    config = load_config(config_path)
+    settings = site_settings(config, config_path.resolve().parent, base_url)
+    output = (output_dir or config.output.site_dir).resolve()
+    started = time.monotonic()
+    result = build_site(config.output.records_dir, output, settings)
+    _say(
+        f"Site: {plural(result.days, 'day')}, {result.rendered} rendered,"
+        f" {result.removed} removed → {output} ({time.monotonic() - started:.2f} s)"
+    )
+    if search:
+        from arxiv_digest.search import BUNDLE_DIR, write_index
+
+        if result.rendered or result.removed or not (output / BUNDLE_DIR).is_dir():
+            started = time.monotonic()
+            pages = write_index(output)
+            _say(f"Search: {plural(pages, 'day')} indexed ({time.monotonic() - started:.2f} s)")
+        else:
+            _say("Search: unchanged")
+    return output, settings.identity.base_path
+
+
 @main.command()
-@click.option(
-    "--output",
-    "output_dir",
-    type=click.Path(path_type=Path, file_okay=False),
-    default=None,
-    help="Where the HTML goes (default: _site beside the config).",
-)
-@click.option("--serve", is_flag=True, help="Then serve it on localhost until Ctrl-C.")
+@_site_options
+@_common_options
+@_reports_errors
+def site(output_dir: Path | None, base_url: str | None, no_search: bool, config_path: Path) -> None:
+    """Build the reader's site from the day records: pages, feeds and search."""
+    _build_reader_site(config_path, output_dir, base_url, search=not no_search)
+
+
+@main.command()
+@_site_options
 @click.option(
     "--port",
     type=click.IntRange(0, 65535),
@@ -455,17 +504,11 @@ def init(
 )
 @_common_options
 @_reports_errors
-def preview(output_dir: Path | None, serve: bool, port: int, config_path: Path) -> None:
-    """Render the posts into a static HTML site to look at before publishing."""
-    from arxiv_digest.preview import build_preview, serve_directory
+def preview(
+    output_dir: Path | None, base_url: str | None, no_search: bool, port: int, config_path: Path
+) -> None:
+    """Build the reader's site, then serve it on localhost until Ctrl-C."""
+    from arxiv_digest.serve import serve_site
 
-    config = load_config(config_path)
-    output = output_dir or config_path.resolve().parent / "_site"
-    started = time.monotonic()
-    result = build_preview(config.output.posts_dir, output, config.output.templates_dir)
-    _say(
-        f"Preview: {result.posts} posts, {result.rendered} rendered, {result.removed} removed"
-        f" → {output} ({time.monotonic() - started:.2f} s)"
-    )
-    if serve:
-        serve_directory(output, port, _say)
+    output, base_path = _build_reader_site(config_path, output_dir, base_url, not no_search)
+    serve_site(output, base_path, port, _say)

@@ -211,6 +211,8 @@ class OutputSettings(_Section):
     records_dir: Path = Path("_records")
     posts_dir: Path = Path("_posts")
     templates_dir: Path = Path("templates")
+    site_dir: Path = Path("_public")
+    """Where `digest site` writes the reader's site (not `_site`, which is Jekyll's)."""
     list_unshown: bool = False
 
 
@@ -299,6 +301,7 @@ def _resolve_paths(config: Config, base_dir: Path) -> Config:
                     "records_dir": absolute(config.output.records_dir),
                     "posts_dir": absolute(config.output.posts_dir),
                     "templates_dir": absolute(config.output.templates_dir),
+                    "site_dir": absolute(config.output.site_dir),
                 }
             ),
             "cache": config.cache.model_copy(update={"path": absolute(config.cache.path)}),

@@ -23,14 +23,17 @@ SITE_FILES = (
     "index.html",
     "_includes/head.html",
     "assets/mathjax-config.js",
+    "archive.html",
     ".github/workflows/daily.yml",
+    ".github/workflows/pages.yml",
 )
 """The site's files, copied as this repository has them (the workflow's install step aside)."""
 _INSTALL_STEP = "pip install -e ."
 _GITIGNORE = """\
 # The answer cache (cache.path): it only saves time; the records are the truth.
 .digest-cache.sqlite3*
-# What `jekyll build` and `digest preview` write
+# What `digest site` and `jekyll build` write
+_public/
 _site/
 .jekyll-cache/
 .venv/
@@ -77,7 +80,7 @@ def init_site(
         text = (source / name).read_text(encoding="utf-8")
         if name == "_config.yml":
             text = _site_title(text, categories)
-        elif name.endswith("daily.yml"):
+        elif name.startswith(".github/workflows/"):
             if _INSTALL_STEP not in text:
                 raise BadInputError(f"{name}: its install step is not `{_INSTALL_STEP}`")
             text = text.replace(_INSTALL_STEP, install_command).replace(

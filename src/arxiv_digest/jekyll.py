@@ -5,14 +5,15 @@ matter and Liquid-safe text. Whatever else knows Jekyll asks this module.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import yaml
 
-from arxiv_digest.errors import DigestError
+from arxiv_digest.errors import BadInputError, ConfigError, DigestError
 
 POST_SLUG = "arxiv"
 """Posts are `_posts/{day}-arxiv.md`, so their permalink ends in `/arxiv/`."""
@@ -32,6 +33,11 @@ class PostName:
     def permalink(self) -> str:
         """The page's URL path under the site, as `permalink: /:year/:month/:day/:title/`."""
         return f"/{self.day:%Y/%m/%d}/{self.slug}/"
+
+
+def day_url(day: date) -> str:
+    """A day's page under the site: its post's permalink, which `digest site` keeps."""
+    return PostName(day, POST_SLUG).permalink
 
 
 def post_filename(day: date) -> str:
@@ -81,3 +87,86 @@ def liquid_safe(text: str) -> str:
 def liquid_decode(text: str) -> str:
     """The text that `liquid_safe` protected."""
     return text.replace(LIQUID_BRACE, "{")
+
+
+DEFAULT_TITLE = "arXiv 每日论文速递"
+
+
+@dataclass(frozen=True)
+class SiteIdentity:
+    """What both renderers of the site (Jekyll's and `digest site`) call the site, read from
+    the site's `_config.yml`: one place for Jekyll and for us."""
+
+    title: str = DEFAULT_TITLE
+    description: str = ""
+    author: str = ""
+    url: str = ""
+    """The site's origin, e.g. ``https://someone.github.io`` (for feeds); may be empty."""
+    base_path: str = ""
+    """Where the site lives under its origin, e.g. ``/my-digest`` (project pages), or empty."""
+
+    @property
+    def absolute_base(self) -> str:
+        return self.url + self.base_path
+
+
+def read_site_identity(path: Path) -> SiteIdentity:
+    """The identity `path` (a `_config.yml`) gives; the defaults when there is no such file."""
+    try:
+        fields = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return SiteIdentity()
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        raise ConfigError(str(path), [f"cannot be read: {error}"]) from None
+    if fields is None:
+        return SiteIdentity()
+    if not isinstance(fields, dict):
+        raise ConfigError(str(path), ["the top level must be a mapping (title:, baseurl:, ...)"])
+    problems: list[str] = []
+
+    def text(key: str, default: str = "") -> str:
+        value = fields.get(key, default)
+        if key == "author" and isinstance(value, dict):
+            value = value.get("name", "")  # minima's form: `author: {name: …, email: …}`
+        if value is None:
+            return default
+        if not isinstance(value, str | int | float):
+            problems.append(f"{key}: must be text")
+            return default
+        return str(value).strip()
+
+    url = text("url").rstrip("/")
+    base_path = text("baseurl").rstrip("/")
+    problems += _location_problems(url, base_path)
+    identity = SiteIdentity(
+        title=text("title", DEFAULT_TITLE) or DEFAULT_TITLE,
+        description=text("description"),
+        author=text("author"),
+        url=url,
+        base_path=base_path,
+    )
+    if problems:
+        raise ConfigError(str(path), problems)
+    return identity
+
+
+def at_base_url(identity: SiteIdentity, base_url: str) -> SiteIdentity:
+    """`identity` served at `base_url` (e.g. ``https://someone.github.io/my-digest/``)."""
+    parts = urlsplit(base_url.strip())
+    url = f"{parts.scheme}://{parts.netloc}" if parts.netloc else ""
+    base_path = parts.path.rstrip("/")
+    problems = _location_problems(url, base_path)
+    if not url or problems or parts.query or parts.fragment:
+        raise BadInputError(
+            f"--base-url {base_url!r}: give the site's address, e.g. https://someone.github.io/my-digest/"
+        )
+    return replace(identity, url=url, base_path=base_path)
+
+
+def _location_problems(url: str, base_path: str) -> list[str]:
+    problems = []
+    if url and (urlsplit(url).scheme not in ("http", "https") or urlsplit(url).path):
+        problems.append(f"url: {url!r} is not an origin such as https://someone.github.io")
+    if base_path and (not base_path.startswith("/") or any(c in base_path for c in ' "<>#?\\')):
+        problems.append(f"baseurl: {base_path!r} is not a path such as /my-digest")
+    return problems

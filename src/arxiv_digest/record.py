@@ -122,6 +122,29 @@ def record_path(records_dir: Path, day: date) -> Path:
     return records_dir / f"{day.isoformat()}.json"
 
 
+def record_paths(records_dir: Path) -> list[tuple[date, Path]]:
+    """The day records in `records_dir`, oldest first (nothing when there is no such folder)."""
+    if not records_dir.is_dir():
+        return []
+    found = []
+    for path in records_dir.glob("*.json"):
+        try:
+            day = date.fromisoformat(path.stem)
+        except ValueError:
+            continue
+        if len(path.stem) == 10:  # YYYY-MM-DD, not a compact ISO form
+            found.append((day, path))
+    return sorted(found)
+
+
+def read_records(records_dir: Path) -> Iterator[DayRecord]:
+    """Every day record in `records_dir`, oldest first."""
+    for _, path in record_paths(records_dir):
+        record = read_record(path)
+        if record is not None:
+            yield record
+
+
 def to_json(record: DayRecord) -> str:
     """The record's deterministic text."""
     return _adapter().dump_json(record, indent=2).decode("utf-8") + "\n"

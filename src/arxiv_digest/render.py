@@ -29,7 +29,7 @@ from arxiv_digest.record import (
     DayRecord,
     ShownPaper,
 )
-from arxiv_digest.tasks import ANALYSIS, TRANSLATION, TRIAGE
+from arxiv_digest.tasks import ANALYSIS, TRANSLATION, TRIAGE, parse_triage
 
 POST_TEMPLATE = "post.md.j2"
 ABS_URL = "https://arxiv.org/abs/{id}"
@@ -197,11 +197,11 @@ def _entry_context(shown: ShownPaper, settings: PostSettings) -> EntryContext:
 
 
 def _triage_context(answer: str, topics: Mapping[str, str]) -> TriageContext:
-    fields = json.loads(answer)
+    triage = parse_triage(answer)
     return TriageContext(
-        title_zh=_inline(fields["title_zh"]),
-        summary_zh=_inline(fields["summary_zh"]),
-        topics=[_inline(topics.get(key, key)) for key in fields["topics"]],
+        title_zh=_inline(triage.title_zh),
+        summary_zh=_inline(triage.summary_zh),
+        topics=[_inline(topics.get(key, key)) for key in triage.topics],
     )
 
 

@@ -1,32 +1,31 @@
-"""Markdown to HTML for the pages this tool writes: rendered, then sanitized.
+"""Markdown to HTML for the site's pages: rendered, then sanitized.
 
-The Markdown is rendered by pulldown-cmark (through `pyromark`), the parser the
-sanitizer reasons in (see sanitize.py), so the HTML has the structure the
-sanitizer allowed. Formulas become MathML here, at build time (no script, no CDN);
-one that does not convert is shown as its TeX. Then, whatever the Markdown said,
-the HTML passes through nh3 (the Rust ammonia sanitizer) with an allowlist: only
-the elements the pages need, MathML without `href`, `style`, `class` or `id`,
-links to http(s) and mailto only, each with `rel="nofollow noopener ugc"`, and no
-image at all. Ids for the table of contents are added after sanitizing, by us.
+What reaches here is Markdown the sanitizer (sanitize.py) has already cut down to
+its allowlist. It is rendered by pulldown-cmark (through `pyromark`), the parser the
+sanitizer reasons in, so the HTML has the structure the sanitizer allowed. Formulas
+become MathML here, at build time, by `math-core` (no script, no CDN); one that does
+not convert is shown as its TeX. Then, whatever the Markdown said, the HTML passes
+through nh3 (the Rust ammonia sanitizer) with an allowlist: only the elements an
+answer needs, MathML without `href`, `style`, `class` or `id`, links to http(s) and
+mailto only, each with `rel="nofollow noopener ugc"`, and no image at all.
 """
 
 from __future__ import annotations
 
+import functools
 import html
 import re
-from typing import Any, TypedDict, cast
 
 import nh3
 import pyromark
-from latex2mathml.converter import convert as latex_to_mathml
+from math_core import LatexError, LatexToMathML
 
 _OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_MATH
 _MATH = re.compile(r'<span class="math math-(?:inline|display)">(.*?)</span>', re.DOTALL)
 _LONE_MATH = re.compile(r"<p>(<math\b[^>]*>.*?</math>)</p>", re.DOTALL)
-_HEADING = re.compile(r"<h2>(.*?)</h2>", re.DOTALL)
-_TAG = re.compile(r"<[^>]*>")
-_PAREN_MARKER = re.compile(rb"[ \t]*\d{1,9}\)")
-_MAX_PASSES = 8
+_PARAGRAPH = re.compile(r"\A<p>(.*)</p>\n?\Z", re.DOTALL)
+_PAREN_MARKER = re.compile(r"^([ \t>]*\d{1,9})\)", re.MULTILINE)
+_FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})", re.MULTILINE)
 # Characters XML 1.0 does not allow, which would make a feed malformed.
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 
@@ -42,9 +41,10 @@ _MATHML_ATTRIBUTES = {
     "open", "close", "separators", "notation", "symmetric", "largeop", "minsize", "maxsize",
 }  # fmt: skip
 TAGS = {
-    "p", "br", "ul", "ol", "li", "strong", "em", "code", "pre", "a", "h2", "h3",
-    "hr", "details", "summary", "div", "span", *_MATHML_TAGS,
+    "p", "br", "ul", "ol", "li", "strong", "em", "code", "pre", "a", *_MATHML_TAGS,
 }  # fmt: skip
+"""What an answer, an abstract or a title may hold on a page: the sanitizer's allowlist
+(paragraphs, lists, emphasis, code, links, breaks) and formulas."""
 ATTRIBUTES = {
     "a": {"href"},
     "ol": {"start"},
@@ -54,61 +54,58 @@ URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "nofollow noopener ugc"
 
 
-class Heading(TypedDict):
-    id: str
-    name: str
+def render_block(markdown: str) -> str:
+    """Sanitized HTML of a sanitized Markdown body (translation, abstract, analysis)."""
+    rendered = pyromark.html(_as_kramdown_reads(markdown), options=_OPTIONS)
+    if "math math-" in rendered:
+        rendered = _MATH.sub(_formula, rendered)
+        # `$$ … $$` alone in its paragraph is a displayed formula; within text, an inline one.
+        rendered = _LONE_MATH.sub(_displayed, rendered)
+    return _cleaner().clean(xml_safe(rendered))
 
 
-def markdown_to_html(text: str) -> tuple[str, list[Heading]]:
-    """Sanitized HTML of `text`, and its table of contents (its `##` headings)."""
-    rendered = pyromark.html(_as_kramdown_reads(text), options=_OPTIONS)
-    rendered = _MATH.sub(lambda found: _mathml(html.unescape(found.group(1))), rendered)
-    # `$$ … $$` alone in its paragraph is a displayed formula; within text, an inline one.
-    rendered = _LONE_MATH.sub(_displayed, rendered)
-    safe = sanitize_html(rendered)
-    toc: list[Heading] = []
+def render_inline(markdown: str) -> str:
+    """Sanitized HTML of a sanitized one-line field (title, comment), without a paragraph."""
+    rendered = render_block(markdown)
+    found = _PARAGRAPH.match(rendered)
+    return found.group(1) if found else rendered
 
-    def number(found: re.Match[str]) -> str:
-        heading = Heading(id=f"paper-{len(toc) + 1}", name=html.unescape(_TAG.sub("", found[1])))
-        toc.append(heading)
-        return f'<h2 id="{heading["id"]}">{found[1]}</h2>'
 
-    return _HEADING.sub(number, safe), toc
+def xml_safe(text: str) -> str:
+    """`text` without the characters XML forbids (feeds must stay well-formed)."""
+    return _NOT_XML.sub("", text)
 
 
 def _as_kramdown_reads(text: str) -> str:
     """`text` with the list markers kramdown does not have (`1)`, `2)` …) escaped, so that
-    this renderer reads a paragraph there, as the Jekyll page does ("1)" on a line of its
-    own is how analyses number their parts)."""
-    for _ in range(_MAX_PASSES):
-        source = text.encode("utf-8")
-        ordered: list[bool] = []
-        markers: list[int] = []
-        for raw, span in pyromark.events_with_range(text, options=_OPTIONS):
-            if isinstance(raw, str):
-                continue
-            event = cast(dict[str, Any], raw)
-            opened, closed = event.get("Start"), event.get("End")
-            if isinstance(opened, dict) and "List" in opened:
-                ordered.append(opened["List"] is not None)
-            elif opened == "Item" and ordered and ordered[-1]:
-                marker = _PAREN_MARKER.match(source, span["start"])
-                if marker is not None:
-                    markers.append(marker.end() - 1)
-            elif isinstance(closed, dict) and "List" in closed:
-                ordered.pop()
-        if not markers:
-            return text
-        for position in reversed(markers):
-            source = source[:position] + b"\\" + source[position:]
-        text = source.decode("utf-8")
-    return text
+    the page reads a paragraph there, as the Jekyll page does ("1)" on a line of its own
+    is how analyses number their parts). Fenced code is left as it is."""
+    if ")" not in text:
+        return text
+    if not _FENCE.search(text):
+        return _PAREN_MARKER.sub(r"\1\\)", text)
+    pieces = []
+    inside = ""
+    for line in text.split("\n"):
+        fence = _FENCE.match(line)
+        if inside:
+            inside = (
+                ""
+                if fence and fence.group(1)[0] == inside and not line.strip(inside + " \t")
+                else inside
+            )
+        elif fence:
+            inside = fence.group(1)[0]
+        else:
+            line = _PAREN_MARKER.sub(r"\1\\)", line)
+        pieces.append(line)
+    return "\n".join(pieces)
 
 
-def sanitize_html(fragment: str) -> str:
-    """`fragment` with only the allowed elements, attributes and URL schemes left."""
-    return nh3.clean(
-        xml_safe(fragment),
+@functools.cache
+def _cleaner() -> nh3.Cleaner:
+    # Built once: building the allowlist costs more than cleaning a paragraph.
+    return nh3.Cleaner(
         tags=TAGS,
         attributes=ATTRIBUTES,
         url_schemes=URL_SCHEMES,
@@ -117,18 +114,19 @@ def sanitize_html(fragment: str) -> str:
     )
 
 
-def xml_safe(text: str) -> str:
-    """`text` without the characters XML forbids (feeds must stay well-formed)."""
-    return _NOT_XML.sub("", text)
+@functools.cache
+def _converter() -> LatexToMathML:
+    return LatexToMathML(fancy_error=False)
+
+
+def _formula(found: re.Match[str]) -> str:
+    """A formula as inline MathML; TeX that does not convert is shown as text, as written."""
+    tex = html.unescape(found.group(1)).strip()
+    try:
+        return str(_converter().convert_with_local_state(tex, displaystyle=False))
+    except LatexError:
+        return html.escape(f"$${tex}$$", quote=False)
 
 
 def _displayed(found: re.Match[str]) -> str:
-    return "<p>" + found[1].replace('display="inline"', 'display="block"', 1) + "</p>"
-
-
-def _mathml(tex: str) -> str:
-    """A formula as inline MathML; TeX that does not convert is shown as code."""
-    try:
-        return str(latex_to_mathml(tex.strip()))
-    except Exception:  # latex2mathml raises many kinds on malformed TeX
-        return f'<code class="tex">{html.escape(tex)}</code>'
+    return "<p>" + found[1].replace("<math>", '<math display="block">', 1) + "</p>"

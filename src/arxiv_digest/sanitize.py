@@ -62,6 +62,7 @@ _ESCAPES = {
     ")": ")",
 }
 _ESCAPE_ALL = str.maketrans(_ESCAPES)
+_BRACKET_ENTITY = re.compile(r"(&#9[13];)")
 # Text CommonMark reads literally in which kramdown would read syntax (or spend quadratic
 # time): always escaped, and escaped where the context says so.
 _TEXT_ALWAYS = str.maketrans({char: _ESCAPES[char] for char in "|[]`*$"})
@@ -71,6 +72,16 @@ _TEXT_IN_CONTEXT = re.compile(
     r"(?=<[A-Za-z/!?])|(?=\{[:#])|(?=~~)|(?<=~)(?=~)|(?<![A-Za-z0-9])(?=_)|(?=_(?![A-Za-z0-9]))"
 )
 _TEXT_SPECIAL = re.compile(r"[|\[\]`*$<{~_]")
+# What the fast path (`is_plain`) looks for: a character that could start an inline
+# construct (or escape, or an entity), and a line that could start a block (a marker, a
+# fence, an indentation, kramdown's `:` definition).
+_INLINE_SYNTAX = re.compile(r"[|\[\]`*$<{~_\\&]")
+_BLOCK_START = re.compile(r"^(?:[ \t]*(?:[#>*+=:|~`<\[-]|\d{1,9}[.)])|[ \t]{4}|\t)", re.MULTILINE)
+# A bare web address in text; what ends a sentence after it is not part of it. Brackets,
+# parentheses, `$`, `|` and `<>` end it too: no character in it may mean more to either
+# grammar, so that the autolink `<…>` made of it reads the same to both.
+_BARE_URL = re.compile(r"(?<![\w<])https?://[A-Za-z0-9\-._~:/?#@!&'*+,;=%]+")
+_URL_TRAILING = ".,;:!?'*"
 _ESCAPE_PAIR = re.compile(r"(\\[!-/:-@\[-`{-~])")
 
 # Control (but tab and newline), format (but the zero-width joiners that some scripts
@@ -93,31 +104,51 @@ _DEEP_PREFIX = re.compile(
 )
 # An escaped backslash (skipped whole, so it opens nothing), a formula delimiter, a newline.
 _LATEX_DELIMITER = re.compile(r"\\\\|\\[()\[\]]|\n")
-_PIPE_IN_TEX = re.compile(r"\|(?=([A-Za-z])?)")
+# In TeX: a `\\` (kept), a `\|` (the double bar, `\Vert`), a `|` (`\vert`).
+_PIPE_IN_TEX = re.compile(r"(\\\\|\\?\|)(?=([A-Za-z])?)")
 _LANGUAGE = re.compile(r"[A-Za-z0-9_+#.-]{1,30}")
 
 # The labels of the metadata lines the post template writes for each paper.
 _METADATA_LABELS = {"Authors", "Categories", "arXiv", "PDF"}
 _ALLOWED_CONTAINERS = {"Paragraph", "List", "Item", "Emphasis", "Strong", "Link", "CodeBlock"}
 _ALLOWED_INLINE_CONTAINERS = {"Paragraph", "Emphasis", "Strong"}
+# Allowed containers with nothing more to check (not lists, links or code blocks).
+_PLAIN_CONTAINERS = {"Paragraph", "Item", "Emphasis", "Strong"}
 
 
 def normalize(text: str) -> str:
     """Line endings as `\\n`, no control, bidi or other invisible format characters."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
+    # Every character removed or replaced here is one Python calls unprintable (checked by
+    # the tests), so printable text, as most is, needs no regex.
+    if text.replace("\n", "").replace("\t", "").isprintable():
+        return text
     return _INVISIBLE.sub("", text).translate(_LINE_SEPARATORS)
 
 
 def block(text: str) -> str:
     """A Markdown body (abstract, translation, analysis) that holds only allowed constructs."""
     source = _latex_formulas(_flatten_deep_lines(normalize(text)))
+    if is_plain(source, inline_only=False):
+        return source
     return _settled(source, inline_only=False)
 
 
 def inline(text: str) -> str:
     """A one-line field (title, author, category): text, code, emphasis and formulas only."""
     source = _latex_formulas(" ".join(normalize(text).split()))
+    if is_plain(source, inline_only=True):
+        return source
     return _settled(source, inline_only=True)
+
+
+def is_plain(source: str, *, inline_only: bool) -> bool:
+    """Whether `source` can only be paragraphs of text to both grammars, so that the parse
+    would find nothing to escape or rewrite (most titles and translations): no character
+    that starts an inline construct, and no line that could start a block."""
+    if _INLINE_SYNTAX.search(source) or (not inline_only and "://" in source):
+        return False
+    return inline_only or not _BLOCK_START.search(source)
 
 
 def _settled(source: str, *, inline_only: bool) -> str:
@@ -126,7 +157,7 @@ def _settled(source: str, *, inline_only: bool) -> str:
         if safe == source:
             return safe
         source = safe
-    return source.translate(_ESCAPE_ALL)
+    return _escaped_all(source)
 
 
 def _neutralize(text: str, *, inline_only: bool) -> str:
@@ -146,50 +177,59 @@ def _neutralize(text: str, *, inline_only: bool) -> str:
     in_code_block = False
     lookalike = _MetadataLookalike()
     events = pyromark.events_with_range(source, options=_OPTIONS, merge_text=True)
+    # The hot loop of the site's build: names are looked up once, the common events first.
+    escape_text, escape = edits.escape_text, edits.escape
+    # Bare URLs become links in a body, but not within a link (nor in a one-line field,
+    # which holds no link at all).
+    link_depth = 1 if inline_only else 0
     for raw, span in events:
-        if isinstance(raw, str):  # SoftBreak, HardBreak, Rule
+        if type(raw) is str:  # SoftBreak, HardBreak, Rule
             lookalike.state = 0
-            event_name = raw
-            if event_name not in ("SoftBreak", "HardBreak") and not skipping and not in_code_block:
-                edits.escape(span["start"], span["end"])
+            if raw != "SoftBreak" and raw != "HardBreak" and not skipping and not in_code_block:
+                escape(span["start"], span["end"])
             continue
-        event = cast(dict[str, Any], raw)
-        if "Text" in event:
+        event: dict[str, Any] = raw  # type: ignore[assignment]
+        value = event.get("Text")
+        if value is not None:
             if not skipping and not in_code_block:
-                edits.escape_text(span["start"], span["end"], event["Text"])
-                if lookalike.state and (label := lookalike.text(event["Text"])):
-                    edits.escape(*label)
+                escape_text(span["start"], span["end"], value, linkify=not link_depth)
+                if lookalike.state and (label := lookalike.text(value)):
+                    escape(*label)
             continue
-        if "Start" in event:
+        opened = event.get("Start")
+        if opened is not None:
             if skipping:
                 skipping += 1
                 continue
-            opened = event["Start"]
             name, detail = (opened, None) if type(opened) is str else next(iter(opened.items()))
             start, end = span["start"], span["end"]
             lookalike.start(name, start, end)
+            if name in _PLAIN_CONTAINERS and name in containers:
+                continue
             list_depth += name == "List"
             if not _allowed(name, detail, containers, list_depth, edits.source, start, end):
                 list_depth -= name == "List"
                 if name == "CodeBlock":
                     edits.flatten_code(start, end)
                 else:
-                    edits.escape(start, end)
+                    escape(start, end)
                 skipping = 1
             elif name == "Link":
                 edits.canonical_link(detail or {}, start, end)
+                link_depth += 1
             elif name == "CodeBlock":
                 edits.canonical_fence(start, end)
                 in_code_block = True
             continue
-        if "End" in event:
+        closed = event.get("End")
+        if closed is not None:
             if skipping:
                 skipping -= 1
                 continue
-            closed = event["End"]
             name = closed if type(closed) is str else next(iter(closed))
             lookalike.end(name)
             list_depth -= name == "List"
+            link_depth -= name == "Link"
             in_code_block = in_code_block and name != "CodeBlock"
             continue
         lookalike.state = 0
@@ -287,8 +327,10 @@ class _Edits:
         """`source[start:end]` shown literally: every escapable character escaped."""
         self.escaped.append((start, end))
 
-    def escape_text(self, start: int, end: int, value: str) -> None:
-        """Text that CommonMark reads literally, escaped where kramdown would read more.
+    def escape_text(self, start: int, end: int, value: str, *, linkify: bool = False) -> None:
+        """Text that CommonMark reads literally, escaped where kramdown would read more,
+        and (with `linkify`) its bare http(s) URLs made autolinks, which both grammars
+        read as links: readers of either page can follow them.
 
         `value` is the text as read (escapes and entities decoded): every character the
         source could need escaped shows in it, so text without any is passed by at once.
@@ -296,26 +338,43 @@ class _Edits:
         starts_line_with_colon = value.lstrip(" \t").startswith(":")
         if starts_line_with_colon and self._escaped_before(start):
             starts_line_with_colon = False  # `\:`: the text starts after the backslash
-        if not starts_line_with_colon and not _TEXT_SPECIAL.search(value):
+        # A URL written with escapes in it is left as text: its target would be in doubt.
+        linkify = linkify and "://" in value and b"\\" not in self.source[start:end]
+        special = linkify or _TEXT_SPECIAL.search(value) is not None
+        if not starts_line_with_colon and not special:
             return
         source = self.source
         line_start = source.rfind(b"\n", 0, start) + 1
         # Text holds no newline (breaks are events of their own): only its start can be
         # the start of a line, where kramdown reads `:` as a definition.
         colon_at_line_start = starts_line_with_colon and not source[line_start:start].strip(b" \t")
-        if colon_at_line_start and not _TEXT_SPECIAL.search(value):
+        if colon_at_line_start and not special:
             colon = start + len(value) - len(value.lstrip(" \t"))
             if source[colon : colon + 1] == b":":  # (not an entity): escaped where it stands
                 self.replacements.append((colon, colon + 1, b"\\:"))
                 return
 
-        def escape_piece(piece: str, first: bool) -> str:
+        def escape_words(piece: str, first: bool) -> str:
             piece = _TEXT_IN_CONTEXT.sub(r"\\", piece).translate(_TEXT_ALWAYS)
             if first and colon_at_line_start:
                 blanks = len(piece) - len(piece.lstrip(" \t"))
                 if piece[blanks : blanks + 1] == ":":
                     piece = f"{piece[:blanks]}\\{piece[blanks:]}"
             return piece
+
+        def escape_piece(piece: str, first: bool) -> str:
+            if not linkify:
+                return escape_words(piece, first)
+            out, position = [], 0
+            for found in _BARE_URL.finditer(piece):
+                url = found.group().rstrip(_URL_TRAILING)
+                if "://" not in url[:12] or url.endswith("://"):
+                    continue
+                out += [escape_words(piece[position : found.start()], first and not position)]
+                out += ["<", url, ">"]
+                position = found.start() + len(url)
+            out.append(escape_words(piece[position:], first and not position))
+            return "".join(out)
 
         self._rewrite(start, end, escape_piece)
 
@@ -382,7 +441,7 @@ class _Edits:
         what makes it code) and every escapable character escaped (code was literal)."""
         start = self.source.rfind(b"\n", 0, start) + 1
         lines = self.source[start:end].decode("utf-8").split("\n")
-        flat = "\n".join(line.lstrip(" \t").translate(_ESCAPE_ALL) for line in lines)
+        flat = "\n".join(_escaped_all(line.lstrip(" \t")) for line in lines)
         self.replacements.append((start, end, flat.encode()))
 
     def canonical_link(self, link: dict[str, Any], start: int, end: int) -> None:
@@ -396,15 +455,14 @@ class _Edits:
 
     def canonical_math(self, kind: str, tex: str, start: int, end: int) -> None:
         """Formulas as kramdown's `$$ … $$` (a `$ … $` too, which kramdown would not read),
-        their TeX without `|` (kramdown would start a table): `\\vert` instead."""
+        their TeX without `|` (kramdown would start a table): `\\vert` and `\\Vert` instead."""
         if "|" in tex or kind == "InlineMath":
-            # A control word ends at a non-letter: the space only where a letter follows.
             rewritten = "$$" + _PIPE_IN_TEX.sub(_vert, tex) + "$$"
             self.replacements.append((start, end, rewritten.encode()))
 
     def apply(self) -> bytes:
         for start, end in _merged(self.escaped):
-            self._rewrite(start, end, lambda piece, first: piece.translate(_ESCAPE_ALL))
+            self._rewrite(start, end, lambda piece, first: _escaped_all(piece))
         out = bytearray()
         position = 0
         for start, end, text in sorted(self.replacements):
@@ -418,7 +476,12 @@ class _Edits:
 
 
 def _vert(found: re.Match[str]) -> str:
-    return "\\vert " if found.group(1) else "\\vert"
+    written = found.group(1)
+    if written == "\\\\":
+        return written
+    # A control word ends at a non-letter: the space only where a letter follows.
+    word = "\\Vert" if written == "\\|" else "\\vert"
+    return f"{word} " if found.group(2) else word
 
 
 def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -434,7 +497,18 @@ def _merged(ranges: list[tuple[int, int]]) -> list[tuple[int, int]]:
 
 def _flatten_deep_lines(text: str) -> str:
     """The container markers of a line that nests deeper than the allowlist, escaped."""
-    return _DEEP_PREFIX.sub(lambda found: found.group().translate(_ESCAPE_ALL), text)
+    return _DEEP_PREFIX.sub(lambda found: _escaped_all(found.group()), text)
+
+
+def _escaped_all(text: str) -> str:
+    """Every escapable character escaped, but the bracket entities an earlier pass wrote
+    (escaping their `#` would show `&#93;` instead of `]`)."""
+    if "&#9" not in text:
+        return text.translate(_ESCAPE_ALL)
+    parts = _BRACKET_ENTITY.split(text)
+    return "".join(
+        part if index % 2 else part.translate(_ESCAPE_ALL) for index, part in enumerate(parts)
+    )
 
 
 def _latex_formulas(text: str) -> str:

@@ -117,6 +117,26 @@ def _three_parts(text: str, rules: AnswerRules) -> str:
     return text
 
 
+@dataclass(frozen=True)
+class Triage:
+    """A recorded triage answer's fields."""
+
+    title_zh: str
+    summary_zh: str
+    topics: tuple[str, ...]
+    """Topic keys of the site's `triage.topics`, in the answer's order."""
+
+
+def parse_triage(answer: str) -> Triage:
+    """The fields of a triage answer as recorded (the canonical JSON `_triage` returns)."""
+    fields = json.loads(answer)
+    return Triage(
+        title_zh=str(fields["title_zh"]),
+        summary_zh=str(fields["summary_zh"]),
+        topics=tuple(str(topic) for topic in fields["topics"]),
+    )
+
+
 TRANSLATION = Task("translation", needs_text=False, validate=_any_text)
 ANALYSIS = Task("analysis", needs_text=True, validate=_three_parts)
 TRIAGE = Task("triage", needs_text=False, validate=_triage, prose=False)

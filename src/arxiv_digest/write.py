@@ -9,11 +9,12 @@ from pathlib import Path
 from arxiv_digest.errors import BadInputError, WriteError
 
 
-def write_atomically(path: Path, content: str) -> bool:
+def write_atomically(path: Path, content: str, *, durable: bool = True) -> bool:
     """Write `content` to `path` through a temporary file and a rename.
 
     Returns False, and leaves the file (and its modification time) alone, when
-    it already holds exactly `content`.
+    it already holds exactly `content`. `durable=False` skips the flush to disk, for
+    views that are made again from the records (the site's pages).
     """
     data = content.encode("utf-8")
     try:
@@ -35,8 +36,9 @@ def write_atomically(path: Path, content: str) -> bool:
     try:
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
-            stream.flush()
-            os.fsync(stream.fileno())
+            if durable:
+                stream.flush()
+                os.fsync(stream.fileno())
         Path(temporary).chmod(0o644)
         Path(temporary).replace(path)
     except BaseException as error:
@@ -45,6 +47,30 @@ def write_atomically(path: Path, content: str) -> bool:
             raise WriteError(f"{path}: cannot be written ({error.strerror})") from None
         raise
     return True
+
+
+def stage_file(path: Path, content: str) -> Path | None:
+    """`content` in a temporary file beside `path`, to be renamed onto it once every file of
+    a build is staged (or removed if one fails); None when `path` holds `content` already.
+    Not flushed to disk: for views that are made again from the records."""
+    data = content.encode("utf-8")
+    try:
+        if path.read_bytes() == data:
+            return None
+    except FileNotFoundError:
+        pass
+    except OSError as error:
+        raise WriteError(f"{path}: cannot be read ({error.strerror})") from None
+    staged = path.with_name(f".{path.name}.staged")
+    try:
+        try:
+            staged.write_bytes(data)
+        except FileNotFoundError:  # the folder is new: made only then, saving the calls
+            path.parent.mkdir(parents=True, exist_ok=True)
+            staged.write_bytes(data)
+    except OSError as error:
+        raise WriteError(f"{path}: cannot be written ({error.strerror})") from None
+    return staged
 
 
 def check_writable(directory: Path, setting: str) -> None:

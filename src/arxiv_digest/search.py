@@ -1,0 +1,68 @@
+"""The site's search index, written by Pagefind beside the pages.
+
+Pagefind (`pip install 'pagefind[extended]'`; the extended build segments Chinese)
+reads the built day pages and writes a static index, which the search page's script
+queries in the reader's browser: no server code. What it indexes is marked in the
+templates: each day's article (`data-pagefind-body`) without its table of contents,
+analyses and unshown papers (`data-pagefind-ignore`); every paper's heading has an id,
+so that a hit is a paper on its day page (a Pagefind sub-result), not the whole day.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+from arxiv_digest.errors import DigestError
+
+BUNDLE_DIR = "pagefind"
+# Day pages only: /YYYY/MM/DD/arxiv/index.html.
+_DAY_PAGES = "[0-9][0-9][0-9][0-9]/**/index.html"
+# arXiv ids (2602.20005v1) stay one word, so that an id finds its paper.
+_WORD_CHARACTERS = "."
+_INDEXED = re.compile(r"Indexed (\d+) pages?")
+_TIMEOUT_SECONDS = 1800
+
+
+def write_index(site_dir: Path) -> int:
+    """Index the day pages of `site_dir` into `site_dir/pagefind/`, replacing the index
+    there at once; the number of pages indexed."""
+    executable = _pagefind()
+    staging = site_dir / f".{BUNDLE_DIR}.new"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        done = subprocess.run(
+            [
+                str(executable), "--site", str(site_dir), "--output-path", str(staging),
+                "--glob", _DAY_PAGES, "--include-characters", _WORD_CHARACTERS,
+            ],
+            capture_output=True, text=True, timeout=_TIMEOUT_SECONDS, check=False,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired) as error:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise DigestError(f"Pagefind did not index the site: {error}") from None
+    if done.returncode != 0:
+        shutil.rmtree(staging, ignore_errors=True)
+        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no message"]
+        raise DigestError(f"Pagefind failed (exit {done.returncode}): {last[0]}")
+    bundle = site_dir / BUNDLE_DIR
+    shutil.rmtree(bundle, ignore_errors=True)
+    staging.replace(bundle)
+    found = _INDEXED.search(done.stdout)
+    return int(found.group(1)) if found else 0
+
+
+def _pagefind() -> Path:
+    try:
+        from pagefind.service import get_executable
+    except ImportError:
+        executable = None
+    else:
+        executable = get_executable()
+    if executable is None:
+        raise DigestError(
+            "search needs Pagefind: pip install 'pagefind[extended]' (or build with --no-search)"
+        )
+    return executable

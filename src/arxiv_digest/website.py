@@ -1,0 +1,474 @@
+"""`digest site`: the reader's site, built from the day records alone.
+
+Each record becomes a day page; the home page, the archive by month, the topic
+pages, the Atom feeds, the search page and the 404 page are made from what the day
+pages say of themselves. Untrusted text takes the same road as in the posts (the
+sanitizer's allowlist, sanitize.py) and is then rendered and sanitized as HTML
+(safe_html.py). Pages hold no script, load nothing from elsewhere and say so in
+their Content-Security-Policy; only the search page runs a script, our own.
+
+Builds are incremental: a manifest in the output remembers each record's hash and
+what the index pages need of its day, so an unchanged day is neither read nor
+written again. Changed days are rendered in parallel, and nothing is written until
+every record has been read: a broken record leaves the site as it was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import multiprocessing
+import os
+from collections.abc import Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import jinja2
+
+from arxiv_digest import __version__, sanitize
+from arxiv_digest.config import Config
+from arxiv_digest.errors import BadInputError, DigestError
+from arxiv_digest.jekyll import SiteIdentity, at_base_url, day_url, read_site_identity
+from arxiv_digest.record import DayRecord, ShownPaper, parse_record, record_paths
+from arxiv_digest.render import ABS_URL, PDF_URL, UNSHOWN_REASONS, template_environment
+from arxiv_digest.safe_html import render_block, render_inline, xml_safe
+from arxiv_digest.tasks import ANALYSIS, TRANSLATION, TRIAGE, parse_triage
+from arxiv_digest.write import stage_file, write_atomically
+
+MANIFEST = ".digest-site.json"
+TEMPLATES = (
+    "base.html.j2", "article.html.j2", "day.html.j2", "home.html.j2", "archive.html.j2",
+    "topic.html.j2", "topics.html.j2", "search.html.j2", "404.html.j2", "feed.xml.j2",
+)  # fmt: skip
+ASSETS = ("site.css", "search.js")
+HOME_DAYS = 7
+FEED_DAYS = 10
+TOPIC_FEED_PAPERS = 30
+# Below this many days to render, starting worker processes costs more than it saves.
+_PARALLEL_FROM_DAYS = 24
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    identity: SiteIdentity
+    categories: tuple[str, ...]
+    topics: Mapping[str, str]
+    """Topic key → label, from `triage.topics`."""
+    templates_dir: Path
+
+
+@dataclass(frozen=True)
+class PaperSummary:
+    """What the home page and the topic pages show of a paper."""
+
+    anchor: str
+    arxiv_id: str
+    title: str
+    """The English title as HTML (formulas as MathML)."""
+    title_zh: str
+    summary_zh: str
+    topics: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DaySummary:
+    """What the index pages need of a day, remembered in the manifest."""
+
+    day: str
+    sha256: str
+    in_window: int
+    papers: tuple[PaperSummary, ...]
+    neighbours: tuple[str, str]
+    """The previous and next days the page links to ("" for none)."""
+
+    @property
+    def url(self) -> str:
+        return day_url(date.fromisoformat(self.day))
+
+    def to_json(self) -> list[Any]:
+        """The summary as the manifest keeps it: fields in order (`dataclasses.asdict` is
+        slow enough to matter at a thousand days)."""
+        return [
+            self.day,
+            self.sha256,
+            self.in_window,
+            [
+                [paper.anchor, paper.arxiv_id, paper.title, paper.title_zh, paper.summary_zh,
+                 list(paper.topics)]
+                for paper in self.papers
+            ],
+            list(self.neighbours),
+        ]  # fmt: skip
+
+    @classmethod
+    def from_json(cls, fields: list[Any]) -> DaySummary:
+        day, sha256, in_window, papers, (previous, following) = fields
+        return cls(
+            day=str(day),
+            sha256=str(sha256),
+            in_window=int(in_window),
+            papers=tuple(
+                PaperSummary(
+                    anchor=str(anchor),
+                    arxiv_id=str(arxiv_id),
+                    title=str(title),
+                    title_zh=str(title_zh),
+                    summary_zh=str(summary_zh),
+                    topics=tuple(map(str, topics)),
+                )
+                for anchor, arxiv_id, title, title_zh, summary_zh, topics in papers
+            ),
+            neighbours=(str(previous), str(following)),
+        )
+
+
+@dataclass
+class SiteResult:
+    days: int
+    rendered: int
+    """Day pages rendered this time (the others were unchanged)."""
+    removed: int
+
+
+def site_settings(config: Config, site_root: Path, base_url: str | None = None) -> SiteSettings:
+    """The site's settings: its identity from `_config.yml` in `site_root` (served at
+    `base_url` when given), the rest from the configuration."""
+    identity = read_site_identity(site_root / "_config.yml")
+    return SiteSettings(
+        identity=at_base_url(identity, base_url) if base_url else identity,
+        categories=tuple(config.arxiv.categories),
+        topics=dict(config.triage.topics),
+        templates_dir=config.output.templates_dir,
+    )
+
+
+def paper_anchor(arxiv_id: str) -> str:
+    """A paper's fragment on its day page, the same for every version."""
+    base = arxiv_id.rsplit("v", 1)[0]
+    return "arxiv-" + base.replace("/", "-")
+
+
+def build_site(records_dir: Path, output_dir: Path, settings: SiteSettings) -> SiteResult:
+    """Render the records in `records_dir` into the static site in `output_dir`."""
+    if not records_dir.is_dir():
+        raise BadInputError(
+            f"{records_dir}: no records; run `digest build` first (or set output.records_dir)"
+        )
+    templates = _environment(settings)
+    fingerprint = _fingerprint(templates, settings)
+    previous = _read_manifest(output_dir / MANIFEST, fingerprint)
+    sources = record_paths(records_dir)
+    days = [day.isoformat() for day, _ in sources]
+    jobs: list[_DayJob] = []
+    kept: dict[str, DaySummary] = {}
+    for index, (day, path) in enumerate(sources):
+        sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
+        neighbours = (
+            days[index - 1] if index else "",
+            days[index + 1] if index + 1 < len(days) else "",
+        )
+        known = previous.get(day.isoformat())
+        if known is not None and known.sha256 == sha256 and known.neighbours == neighbours:
+            kept[known.day] = known
+        else:
+            jobs.append(_DayJob(path, neighbours))
+    staged = _render_days(jobs, output_dir, settings)
+    summaries = {**kept, **{summary.day: summary for summary, _ in staged}}
+    ordered = [summaries[day] for day in reversed(days)]  # newest first
+    removed = [summary for day, summary in previous.items() if day not in summaries]
+
+    for summary, page in staged:
+        if page is not None:
+            page.replace(_page_path(output_dir, summary.url))
+    for summary in removed:
+        _page_path(output_dir, summary.url).unlink(missing_ok=True)
+    _write_indexes(ordered, records_dir, output_dir, settings, templates)
+    manifest = {"fingerprint": fingerprint, "days": [summary.to_json() for summary in ordered]}
+    write_atomically(
+        output_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False) + "\n", durable=False
+    )
+    return SiteResult(days=len(ordered), rendered=len(staged), removed=len(removed))
+
+
+def _page_path(output_dir: Path, url: str) -> Path:
+    return output_dir / url.strip("/") / "index.html"
+
+
+@dataclass(frozen=True)
+class _DayJob:
+    path: Path
+    neighbours: tuple[str, str]
+
+
+def _render_days(
+    jobs: list[_DayJob], output_dir: Path, settings: SiteSettings
+) -> list[tuple[DaySummary, Path | None]]:
+    """Each job's summary and its page, staged beside its place (None: unchanged). If one
+    record cannot be read, nothing is staged and BadInputError names it."""
+    if len(jobs) < _PARALLEL_FROM_DAYS or (os.cpu_count() or 1) < 2:
+        _start_worker(settings, output_dir)
+        results = [_render_job(job) for job in jobs]
+    else:
+        # Fork: the workers start with the modules already imported.
+        context = multiprocessing.get_context("fork")
+        workers = min(os.cpu_count() or 1, 8)
+        with ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_start_worker, initargs=(settings, output_dir)
+        ) as pool:
+            results = list(pool.map(_render_job, jobs, chunksize=max(1, len(jobs) // 64)))
+    problems = [result for result in results if isinstance(result, str)]
+    staged = [result for result in results if not isinstance(result, str)]
+    if problems:
+        for _, page in staged:
+            if page is not None:
+                page.unlink(missing_ok=True)
+        raise BadInputError(problems[0])
+    return staged
+
+
+_worker: _DayRenderer | None = None
+_worker_output: Path = Path()
+
+
+def _start_worker(settings: SiteSettings, output_dir: Path) -> None:
+    global _worker, _worker_output
+    _worker = _DayRenderer(settings, _environment(settings))
+    _worker_output = output_dir
+
+
+def _render_job(job: _DayJob) -> tuple[DaySummary, Path | None] | str:
+    """A day's summary and its staged page, or the message of what is wrong with its record
+    (an error crossing from a worker process must be plain data)."""
+    assert _worker is not None
+    try:
+        data = job.path.read_bytes()
+        record = parse_record(job.path, data.decode("utf-8", "replace"))
+        sha256 = hashlib.sha256(data).hexdigest()
+        summary, page = _worker.day(record, sha256, job.neighbours)
+        return summary, stage_file(_page_path(_worker_output, summary.url), page)
+    except DigestError as error:
+        return str(error)
+
+
+class _DayRenderer:
+    """Day pages and their articles, from records."""
+
+    def __init__(self, settings: SiteSettings, templates: jinja2.Environment) -> None:
+        self.settings = settings
+        self.templates = templates
+
+    def day(
+        self, record: DayRecord, sha256: str, neighbours: tuple[str, str]
+    ) -> tuple[DaySummary, str]:
+        context = self.article_context(record)
+        article = self.templates.get_template("site/article.html.j2").render(context)
+        summary = DaySummary(
+            day=record.day.isoformat(),
+            sha256=sha256,
+            in_window=record.in_window,
+            papers=tuple(paper["summary"] for paper in context["papers"]),
+            neighbours=neighbours,
+        )
+        page = self.templates.get_template("site/day.html.j2").render(
+            day=summary,
+            article=article,
+            neighbours=[
+                (label, day_url(date.fromisoformat(day)), day)
+                for label, day in zip(("前一天", "后一天"), neighbours, strict=True)
+                if day
+            ],
+            **self.globals(),
+        )
+        return summary, page
+
+    def article(self, record: DayRecord) -> str:
+        """A day's article alone, as the feed carries it."""
+        return self.templates.get_template("site/article.html.j2").render(
+            self.article_context(record)
+        )
+
+    def globals(self) -> dict[str, Any]:
+        identity = self.settings.identity
+        return {
+            "site": identity,
+            "base": identity.base_path,
+            "categories": self.settings.categories,
+            "topics": self.settings.topics,
+            "version": __version__,
+        }
+
+    def article_context(self, record: DayRecord) -> dict[str, Any]:
+        window = record.zoned_window()
+        return {
+            **self.globals(),
+            "day": record.day.isoformat(),
+            "window_start": window.start.strftime("%Y-%m-%d %H:%M"),
+            "window_end": window.end.strftime("%Y-%m-%d %H:%M"),
+            "zone": window.end.strftime("%Z") or record.window.timezone,
+            "in_window": record.in_window,
+            "papers": [self.paper(shown) for shown in record.papers],
+            "not_shown": [
+                {
+                    "title": render_inline(sanitize.inline(left.paper.title)),
+                    "abs_url": ABS_URL.format(id=left.paper.arxiv_id),
+                    "arxiv_id": left.paper.arxiv_id,
+                    "reason": UNSHOWN_REASONS.get(left.reason, left.reason),
+                }
+                for left in record.not_shown
+            ],
+            "unaccounted": record.unaccounted,
+        }
+
+    def paper(self, shown: ShownPaper) -> dict[str, Any]:
+        paper = shown.paper
+        translation = shown.answers.get(TRANSLATION.name)
+        analysis = shown.answers.get(ANALYSIS.name)
+        triage_answer = shown.answers.get(TRIAGE.name)
+        triage = parse_triage(triage_answer.text) if triage_answer else None
+        summary = PaperSummary(
+            anchor=paper_anchor(paper.arxiv_id),
+            arxiv_id=paper.arxiv_id,
+            title=render_inline(sanitize.inline(paper.title)),
+            title_zh=triage.title_zh if triage else "",
+            summary_zh=triage.summary_zh if triage else "",
+            topics=tuple(key for key in triage.topics if key in self.settings.topics)
+            if triage
+            else (),
+        )
+        abstract = render_block(sanitize.block(paper.abstract)) if paper.abstract else ""
+        return {
+            "summary": summary,
+            "authors": paper.authors,
+            "categories": paper.categories,
+            "abs_url": ABS_URL.format(id=paper.arxiv_id),
+            "pdf_url": PDF_URL.format(id=paper.arxiv_id),
+            "comment": render_inline(sanitize.inline(paper.comment)) if paper.comment else "",
+            "links": [link for link in shown.links if _is_web_url(link.url)],
+            "translation": render_block(sanitize.block(translation.text)) if translation else "",
+            "abstract": abstract,
+            "analysis": render_block(sanitize.block(analysis.text)) if analysis else "",
+            "gaps": shown.gaps,
+        }
+
+
+def _is_web_url(url: str) -> bool:
+    return urlsplit(url).scheme in ("http", "https")
+
+
+def _environment(settings: SiteSettings) -> jinja2.Environment:
+    templates = template_environment(settings.templates_dir)
+    templates.filters["xml_safe"] = xml_safe
+    return templates
+
+
+def _write_indexes(
+    ordered: Sequence[DaySummary],
+    records_dir: Path,
+    output_dir: Path,
+    settings: SiteSettings,
+    templates: jinja2.Environment,
+) -> None:
+    """The pages made from every day's summary, and the assets."""
+    renderer = _DayRenderer(settings, templates)
+    shared = renderer.globals()
+    months: dict[str, list[DaySummary]] = {}
+    for summary in ordered:
+        months.setdefault(summary.day[:7], []).append(summary)
+    by_topic: dict[str, list[tuple[DaySummary, PaperSummary]]] = {
+        key: [] for key in settings.topics
+    }
+    for summary in ordered:
+        for paper in summary.papers:
+            for key in paper.topics:
+                by_topic[key].append((summary, paper))
+    used_topics = {key: label for key, label in settings.topics.items() if by_topic[key]}
+
+    def page(name: str, **values: Any) -> str:
+        return templates.get_template(f"site/{name}").render(**shared, **values)
+
+    feed_days = []
+    for summary in ordered[:FEED_DAYS]:
+        record = parse_record(
+            records_dir / f"{summary.day}.json",
+            (records_dir / f"{summary.day}.json").read_text(encoding="utf-8"),
+        )
+        feed_days.append((summary, renderer.article(record)))
+    pages = {
+        "index.html": page("home.html.j2", days=ordered[:HOME_DAYS], total=len(ordered)),
+        "archive/index.html": page("archive.html.j2", months=months),
+        "search/index.html": page("search.html.j2"),
+        "404.html": page("404.html.j2"),
+        "feed.xml": page(
+            "feed.xml.j2",
+            feed_url="/feed.xml",
+            feed_title=settings.identity.title,
+            entries=[
+                {
+                    "id": summary.url,
+                    "url": summary.url,
+                    "title": f"{summary.day} · {len(summary.papers)} 篇",
+                    "updated": summary.day,
+                    "content": article,
+                }
+                for summary, article in feed_days
+            ],
+        ),
+    }
+    if used_topics:
+        pages["topics/index.html"] = page(
+            "topics.html.j2", counts={key: len(by_topic[key]) for key in used_topics}
+        )
+    for key, label in used_topics.items():
+        pages[f"topics/{key}/index.html"] = page(
+            "topic.html.j2", key=key, label=label, entries=by_topic[key]
+        )
+        pages[f"topics/{key}/feed.xml"] = page(
+            "feed.xml.j2",
+            feed_url=f"/topics/{key}/feed.xml",
+            feed_title=f"{settings.identity.title} · {label}",
+            entries=[
+                {
+                    "id": f"{summary.url}#{paper.anchor}",
+                    "url": f"{summary.url}#{paper.anchor}",
+                    "title": paper.title_zh or paper.arxiv_id,
+                    "updated": summary.day,
+                    "content": f"<p>{paper.title}</p><p>{paper.summary_zh}</p>",
+                }
+                for summary, paper in by_topic[key][:TOPIC_FEED_PAPERS]
+            ],
+        )
+    for name, text in pages.items():
+        write_atomically(output_dir / name, text, durable=False)
+    for name in ASSETS:
+        source, _, _ = templates.loader.get_source(templates, f"site/assets/{name}")  # type: ignore[union-attr]
+        write_atomically(output_dir / "assets" / name, source, durable=False)
+
+
+def _fingerprint(templates: jinja2.Environment, settings: SiteSettings) -> str:
+    """What every page depends on: the tool, its renderers, the templates and the settings."""
+    digest = hashlib.sha256(__version__.encode())
+    package = Path(__file__).parent
+    for module in ("website.py", "safe_html.py", "sanitize.py", "render.py"):
+        digest.update((package / module).read_bytes())
+    for name in (*TEMPLATES, *(f"assets/{asset}" for asset in ASSETS)):
+        source, _, _ = templates.loader.get_source(templates, f"site/{name}")  # type: ignore[union-attr]
+        digest.update(source.encode("utf-8"))
+    digest.update(repr((asdict(settings.identity), settings.categories)).encode())
+    digest.update(json.dumps(dict(settings.topics), ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
+def _read_manifest(path: Path, fingerprint: str) -> dict[str, DaySummary]:
+    """The days rendered last time, or nothing when the tool, templates or settings changed."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        if manifest["fingerprint"] != fingerprint:
+            return {}
+        summaries = [DaySummary.from_json(day) for day in manifest["days"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return {}
+    return {summary.day: summary for summary in summaries}
