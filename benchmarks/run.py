@@ -227,7 +227,10 @@ def archive_of_posts(posts_dir: Path, count: int, papers_per_post: int) -> None:
                     ),
                     "analysis": Answer(
                         corpus.analysis_for(f"Paper {number}-{slot}")
-                        + f"\n- 公式：$$ l_k = \\sum_{{i \\in P}} a_i t_{{k,i}} $$（第 {slot} 篇）。",
+                        + f"\n- 公式：$$ l_k = \\sum_{{i \\in P}} a_i t_{{k,i}} $$（第 {slot} 篇），"
+                        "信噪比 $$ \\mathrm{SNR} = 10 \\log_{10} \\frac{\\Vert s \\Vert^2}"
+                        "{\\Vert s - \\hat{s} \\Vert^2} $$。\n\n$$ \\mathcal{L} = \\sum_{i=1}^{N}"
+                        " \\log p(y_i \\vert x_i) $$",
                         "bench",
                         None,
                     ),
@@ -253,39 +256,147 @@ def timed(command: list[str], cwd: Path) -> float:
     return time.perf_counter() - started
 
 
-def preview_at_scale(say: Callable[[str], None], count: int, papers_per_post: int) -> None:
+def measured(command: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall seconds and peak memory (MB, the largest process: `digest` or a worker of it)."""
+    probe = (
+        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True,"
+        " capture_output=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+    )
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, "-c", probe, *command], cwd=cwd, check=True, capture_output=True, text=True
+    )
+    return time.perf_counter() - started, int(done.stdout.split()[-1]) / 1024
+
+
+def site_at_scale(say: Callable[[str], None], count: int, papers_per_post: int) -> None:
+    """`digest site` on an archive of `count` days against `jekyll build` of the same posts."""
     with tempfile.TemporaryDirectory(prefix="digest-archive-") as directory:
         root = Path(directory)
         archive_of_posts(root / "_posts", count, papers_per_post)
         (root / "config.yaml").write_text("{}\n", encoding="utf-8")
-        for name in ("_config.yml", "index.html"):
+        for name in ("_config.yml", "index.html", "archive.html"):
             shutil.copy(ROOT / name, root / name)
-        shutil.copytree(ROOT / "_includes", root / "_includes")
+        for name in ("_includes", "assets"):
+            shutil.copytree(ROOT / name, root / name)
         digest = str(Path(sys.executable).with_name("digest"))
-        preview = [digest, "preview", "--output", str(root / "_preview")]
-        cold = timed(preview, root)
-        warm = timed(preview, root)
-        changed = root / "_posts" / f"{date(2023, 6, 1) + timedelta(days=count // 2)}-arxiv.md"
+        html_only = [digest, "site", "--no-search"]
+        cold, cold_mb = measured(html_only, root)
+        search, search_mb = measured([digest, "site"], root)  # HTML unchanged: the index alone
+        again, _ = measured(html_only, root)
+        changed = root / "_records" / f"{date(2023, 6, 1) + timedelta(days=count // 2)}.json"
         changed.write_text(changed.read_text("utf-8").replace("第 3 篇", "第三篇"), "utf-8")
-        one_changed = timed(preview, root)
-        size_mb = sum(p.stat().st_size for p in (root / "_posts").iterdir()) / 2**20
+        one_day, _ = measured(html_only, root)
+        new_day = root / "_records" / f"{date(2023, 6, 1) + timedelta(days=count)}.json"
+        new_day.write_text(changed.read_text("utf-8").replace(changed.stem, new_day.stem), "utf-8")
+        added, _ = measured(html_only, root)
+        posts_mb = sum(path.stat().st_size for path in (root / "_posts").iterdir()) / 2**20
+        site_mb = (
+            sum(p.stat().st_size for p in (root / "_public").rglob("*") if p.is_file()) / 2**20
+        )
         jekyll = shutil.which("jekyll")
-        jekyll_cold = jekyll_warm = float("nan")
+        jekyll_cold = jekyll_mb = float("nan")
         if jekyll:
             build = [jekyll, "build", "--source", str(root), "--destination", str(root / "_site")]
-            jekyll_cold = timed(build, root)
-            jekyll_warm = timed([*build, "--incremental"], root)
+            jekyll_cold, jekyll_mb = measured(build, root)
+    say("\n## The site at archive scale\n")
     say(
-        f"\n## Preview at archive scale: {count} posts of {papers_per_post} papers"
-        f" ({size_mb:.0f} MB of Markdown)\n"
+        f"{count:,} days of {papers_per_post} papers with formulas: {posts_mb:.0f} MB of posts,"
+        f" {site_mb:.0f} MB of site. Each line is the installed command, start to end, in the same run. `digest site` renders"
+        " the records (HTML, feeds, no search index) with a worker process per core; `jekyll"
+        " build` renders the same days' posts.\n"
     )
-    say("| build | `digest preview` s | `jekyll build` s |")
-    say("| --- | ---: | ---: |")
-    say(f"| cold (empty output) | {cold:.1f} | {jekyll_cold:.1f} |")
+    say("| build | seconds | peak memory MB | vs `jekyll build` |")
+    say("| --- | ---: | ---: | ---: |")
+    say(f"| `jekyll build`, cold | {jekyll_cold:.1f} | {jekyll_mb:.0f} | 1× |")
     say(
-        f"| again, nothing changed | {warm:.2f} | {jekyll_warm:.1f} (`--incremental`, after a cold build) |"
+        f"| `digest site --no-search`, cold (empty output) | {cold:.2f} | {cold_mb:.0f} | {jekyll_cold / cold:.1f}× faster |"
     )
-    say(f"| again, one post changed | {one_changed:.2f} | — |")
+    say(
+        f"| search index alone (Pagefind, {count:,} day pages) | {search:.2f} | {search_mb:.0f} | |"
+    )
+    say(f"| `digest site --no-search` again, nothing changed | {again:.2f} | | |")
+    say(f"| again, one day changed | {one_day:.2f} | | |")
+    say(f"| again, one day added (it and the day before it rendered) | {added:.2f} | | |")
+
+
+def renderer_costs(say: Callable[[str], None]) -> None:
+    """Microseconds per answer of the candidate formula converters and Markdown renderers, on
+    the sanitized analyses of the archive's kind."""
+    import timeit
+
+    import latex2mathml.converter
+    import nh3
+    import pyromark
+    from math_core import LatexToMathML
+
+    from arxiv_digest import safe_html, sanitize
+
+    formulas = [
+        r"l_k = \sum_{i \in P} a_i t_{k,i}",
+        r"\mathcal{L} = \sum_{i=1}^{N} \log p(y_i \vert x_i; \theta) + \lambda \Vert\theta\Vert_2^2",
+        r"\mathrm{SNR} = 10 \log_{10} \frac{\Vert s \Vert^2}{\Vert s - \hat{s} \Vert^2}",
+    ]
+    converter = LatexToMathML()
+    texts = [
+        sanitize.block(corpus.analysis_for(f"Paper {n}") + f"\n- 公式：$${formulas[n % 3]}$$")
+        for n in range(300)
+    ]
+    rows = [
+        (
+            "formula → MathML: `math-core`",
+            lambda: [converter.convert_with_local_state(f, displaystyle=False) for f in formulas],
+            len(formulas),
+        ),
+        (
+            "formula → MathML: `latex2mathml`",
+            lambda: [latex2mathml.converter.convert(f) for f in formulas],
+            len(formulas),
+        ),
+        (
+            "analysis → HTML: `pyromark` (pulldown-cmark)",
+            lambda: [pyromark.html(t) for t in texts],
+            len(texts),
+        ),
+    ]
+    try:
+        import cmarkgfm
+
+        rows.append(
+            (
+                "analysis → HTML: `cmarkgfm` (cmark-gfm)",
+                lambda: [cmarkgfm.github_flavored_markdown_to_html(t) for t in texts],
+                len(texts),
+            )
+        )
+    except ImportError:
+        pass
+    html = [pyromark.html(t) for t in texts]
+    allowlist = {"tags": safe_html.TAGS, "attributes": safe_html.ATTRIBUTES}
+    cleaner = nh3.Cleaner(**allowlist)
+    rows += [
+        (
+            "analysis HTML sanitized: `nh3.clean` (allowlist built each call)",
+            lambda: [nh3.clean(h, **allowlist) for h in html],
+            len(html),
+        ),
+        (
+            "analysis HTML sanitized: one `nh3.Cleaner`, reused",
+            lambda: [cleaner.clean(h) for h in html],
+            len(html),
+        ),
+        (
+            "analysis: the whole road (`sanitize.block`, then `safe_html.render_block`)",
+            lambda: [safe_html.render_block(sanitize.block(t)) for t in texts],
+            len(texts),
+        ),
+    ]
+    say("\n## Formula converters and renderers, per item (best of 5)\n")
+    say("| step | µs per item |")
+    say("| --- | ---: |")
+    for label, run, items in rows:
+        seconds = min(timeit.repeat(run, number=1, repeat=5)) / items
+        say(f"| {label} | {seconds * 1e6:.1f} |")
 
 
 PATHOLOGICAL = [
@@ -463,9 +574,11 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=2.0, help="model latency L in seconds")
     parser.add_argument("--quick", action="store_true", help="only N=20, C=8 and the baseline")
     parser.add_argument(
-        "--only-preview", action="store_true", help="only the preview-at-scale benchmark"
+        "--only-site",
+        action="store_true",
+        help="only the site at archive scale and the renderers; replaces those sections",
     )
-    parser.add_argument("--posts", type=int, default=1000, help="posts for the preview benchmark")
+    parser.add_argument("--days", type=int, default=1000, help="days for the site benchmark")
     parser.add_argument(
         "--only-triage",
         action="store_true",
@@ -493,9 +606,12 @@ def main() -> None:
         _update_section(ROOT / "benchmarks" / "RESULTS.md", section)
         print("\n".join(section))
         return
-    if args.only_preview:
-        preview_at_scale(say, args.posts, 20)
-        print("\n".join(lines))
+    if args.only_site:
+        for measure in (lambda say: site_at_scale(say, args.days, 20), renderer_costs):
+            section = []
+            measure(section.append)
+            _update_section(ROOT / "benchmarks" / "RESULTS.md", section)
+            print("\n".join(section))
         return
     say(f"## Cold and warm builds against a model that answers after L = {latency:g} s\n")
     say(
@@ -557,7 +673,8 @@ def main() -> None:
             say(f"| {path.name} | {name} | {seconds * 1000:.1f} |")
     sanitizer_costs(say)
     triage_share(say)
-    preview_at_scale(say, args.posts, 20)
+    site_at_scale(say, args.days, 20)
+    renderer_costs(say)
     say("")
     (ROOT / "benchmarks" / "RESULTS.md").write_text("\n".join(lines), encoding="utf-8")
     print("\n".join(lines))

@@ -23,9 +23,6 @@ import click
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
 from arxiv_digest.config import Config, load_config
-
-if TYPE_CHECKING:
-    from arxiv_digest.build import RunPlan
 from arxiv_digest.errors import (
     EXIT_BAD_INPUT,
     EXIT_FAILURE,
@@ -33,9 +30,12 @@ from arxiv_digest.errors import (
     BadInputError,
     DigestError,
 )
-from arxiv_digest.report import RunReport
 from arxiv_digest.window import DEFAULT_REFRESH_DAYS, FIRST_ARXIV_DAY, with_refresh
 from arxiv_digest.write import write_atomically
+
+if TYPE_CHECKING:
+    from arxiv_digest.build import RunPlan
+    from arxiv_digest.report import RunReport
 
 F = TypeVar("F", bound=Callable[..., Any])
 

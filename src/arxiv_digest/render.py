@@ -42,7 +42,11 @@ def default_templates_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).parents[2] / "templates"
 
 
-def template_environment(site_templates_dir: Path) -> jinja2.Environment:
+def template_environment(
+    site_templates_dir: Path, bytecode_dir: Path | None = None
+) -> jinja2.Environment:
+    """The templates, the site's first; compiled ones kept in `bytecode_dir` when given (Jinja
+    checks each against its source), which saves a command's start most of its time."""
     loader = jinja2.ChoiceLoader(
         [
             jinja2.FileSystemLoader(site_templates_dir),
@@ -60,7 +64,16 @@ def template_environment(site_templates_dir: Path) -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        bytecode_cache=_bytecode_cache(bytecode_dir) if bytecode_dir else None,
     )
+
+
+def _bytecode_cache(directory: Path) -> jinja2.BytecodeCache | None:
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None  # a cache that cannot be made is only slower
+    return jinja2.FileSystemBytecodeCache(str(directory))
 
 
 class LinkContext(TypedDict):

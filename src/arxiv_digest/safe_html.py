@@ -2,12 +2,13 @@
 
 What reaches here is Markdown the sanitizer (sanitize.py) has already cut down to
 its allowlist. It is rendered by pulldown-cmark (through `pyromark`), the parser the
-sanitizer reasons in, so the HTML has the structure the sanitizer allowed. Formulas
-become MathML here, at build time, by `math-core` (no script, no CDN); one that does
-not convert is shown as its TeX. Then, whatever the Markdown said, the HTML passes
-through nh3 (the Rust ammonia sanitizer) with an allowlist: only the elements an
-answer needs, MathML without `href`, `style`, `class` or `id`, links to http(s) and
-mailto only, each with `rel="nofollow noopener ugc"`, and no image at all.
+sanitizer reasons in, so the HTML has the structure the sanitizer allowed. Then,
+whatever the Markdown said, the HTML passes through nh3 (the Rust ammonia sanitizer)
+with an allowlist: only the elements an answer needs, links to http(s) and mailto
+only, each with `rel="nofollow noopener ugc"`, and no image at all. Formulas become
+MathML here, at build time, by `math-core` (no script, no CDN), and are checked on
+their own against the MathML allowlist (no `href`, `style`, `class` or `id`); one that
+does not convert, or not to allowed MathML, is shown as its TeX.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from math_core import LatexError, LatexToMathML
 
 _OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_MATH
 _MATH = re.compile(r'<span class="math math-(?:inline|display)">(.*?)</span>', re.DOTALL)
-_LONE_MATH = re.compile(r"<p>(<math\b[^>]*>.*?</math>)</p>", re.DOTALL)
+_HELD, _HELD_END = "\ue000", "\ue001"
+_HELD_MARK = re.compile(f"{_HELD}(\\d+){_HELD_END}")
+_LONE_HELD = re.compile(f"<p>{_HELD}(\\d+){_HELD_END}</p>")
 _PARAGRAPH = re.compile(r"\A<p>(.*)</p>\n?\Z", re.DOTALL)
 _PAREN_MARKER = re.compile(r"^([ \t>]*\d{1,9})\)", re.MULTILINE)
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})", re.MULTILINE)
@@ -52,16 +55,40 @@ ATTRIBUTES = {
 }
 URL_SCHEMES = {"http", "https", "mailto"}
 LINK_REL = "nofollow noopener ugc"
+# The converter's output as `checked_mathml` allows it: tags of the allowlist with quoted
+# attributes of the allowlist, and text; one <math> outside, none within.
+_INNER_TAGS = "|".join(sorted(_MATHML_TAGS - {"math"}, key=len, reverse=True))
+_MATHML_ATTRIBUTE = "|".join(sorted(_MATHML_ATTRIBUTES, key=len, reverse=True))
+_QUOTED_ATTRIBUTES = f'(?:\\s+(?:{_MATHML_ATTRIBUTE})="[^"<>&]*")*'
+_ALLOWED_MATHML = re.compile(
+    f"<math{_QUOTED_ATTRIBUTES}>"
+    f"(?:<(?:{_INNER_TAGS}){_QUOTED_ATTRIBUTES}\\s*/?>|</(?:{_INNER_TAGS})>|[^<]+)*"
+    "</math>"
+)
 
 
 def render_block(markdown: str) -> str:
-    """Sanitized HTML of a sanitized Markdown body (translation, abstract, analysis)."""
+    """Sanitized HTML of a sanitized Markdown body (translation, abstract, analysis).
+
+    Formulas are held out of the HTML while nh3 cleans it, each replaced by a mark that
+    no text can hold (private-use characters, which `sanitize.normalize` removes), and put
+    back after, as MathML that `checked_mathml` accepted: nh3 costs most on MathML, and the
+    converter's output needs only the narrower check."""
     rendered = pyromark.html(_as_kramdown_reads(markdown), options=_OPTIONS)
+    formulas: list[str] = []
     if "math math-" in rendered:
-        rendered = _MATH.sub(_formula, rendered)
-        # `$$ … $$` alone in its paragraph is a displayed formula; within text, an inline one.
-        rendered = _LONE_MATH.sub(_displayed, rendered)
-    return _cleaner().clean(xml_safe(rendered))
+
+        def hold(found: re.Match[str]) -> str:
+            formulas.append(html.unescape(found.group(1)).strip())
+            return f"{_HELD}{len(formulas) - 1}{_HELD_END}"
+
+        rendered = _MATH.sub(hold, rendered)
+    safe = _cleaner().clean(xml_safe(rendered))
+    if not formulas:
+        return safe
+    # `$$ … $$` alone in its paragraph is a displayed formula; within text, an inline one.
+    safe = _LONE_HELD.sub(lambda found: f"<p>{_formula(formulas[int(found[1])], True)}</p>", safe)
+    return _HELD_MARK.sub(lambda found: _formula(formulas[int(found[1])], False), safe)
 
 
 def render_inline(markdown: str) -> str:
@@ -119,14 +146,24 @@ def _converter() -> LatexToMathML:
     return LatexToMathML(fancy_error=False)
 
 
-def _formula(found: re.Match[str]) -> str:
-    """A formula as inline MathML; TeX that does not convert is shown as text, as written."""
-    tex = html.unescape(found.group(1)).strip()
+def _formula(tex: str, displayed: bool) -> str:
+    """A formula as MathML; TeX that does not convert, or converts to anything but the
+    allowed MathML, is shown as text, as written."""
     try:
-        return str(_converter().convert_with_local_state(tex, displaystyle=False))
+        mathml = str(_converter().convert_with_local_state(tex, displaystyle=displayed))
     except LatexError:
+        mathml = ""
+    checked = checked_mathml(mathml)
+    if checked is None:
         return html.escape(f"$${tex}$$", quote=False)
+    return checked.replace("<math>", '<math display="block">', 1) if displayed else checked
 
 
-def _displayed(found: re.Match[str]) -> str:
-    return "<p>" + found[1].replace("<math>", '<math display="block">', 1) + "</p>"
+def checked_mathml(mathml: str) -> str | None:
+    """`mathml` if it is one `<math>` element holding only allowed MathML elements and
+    attributes and text without markup; else None. An allowlist enforced on the grammar of
+    the converter's output (one regular expression, so it costs little): tags with quoted
+    attributes, text, and nothing else (no comment, no CDATA, no `<math>` within), so that
+    whatever the converter wrote, the page gets only these elements and attributes. Nesting
+    is left to the HTML parser, which can only close what is allowed."""
+    return mathml if _ALLOWED_MATHML.fullmatch(mathml) else None

@@ -21,25 +21,28 @@ import multiprocessing
 import os
 from collections.abc import Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit
 
 import jinja2
+from pydantic_core import from_json
 
 from arxiv_digest import __version__, sanitize
 from arxiv_digest.config import Config
 from arxiv_digest.errors import BadInputError, DigestError
 from arxiv_digest.jekyll import SiteIdentity, at_base_url, day_url, read_site_identity
-from arxiv_digest.record import DayRecord, ShownPaper, parse_record, record_paths
+from arxiv_digest.record import DayRecord, ShownPaper, parse_record, record_path, record_paths
 from arxiv_digest.render import ABS_URL, PDF_URL, UNSHOWN_REASONS, template_environment
 from arxiv_digest.safe_html import render_block, render_inline, xml_safe
 from arxiv_digest.tasks import ANALYSIS, TRANSLATION, TRIAGE, parse_triage
 from arxiv_digest.write import stage_file, write_atomically
 
 MANIFEST = ".digest-site.json"
+BYTECODE_DIR = ".digest-templates"
+"""The compiled templates, beside the manifest (hidden: GitHub Pages' artifact leaves both out)."""
 TEMPLATES = (
     "base.html.j2", "article.html.j2", "day.html.j2", "home.html.j2", "archive.html.j2",
     "topic.html.j2", "topics.html.j2", "search.html.j2", "404.html.j2", "feed.xml.j2",
@@ -61,9 +64,9 @@ class SiteSettings:
     templates_dir: Path
 
 
-@dataclass(frozen=True)
-class PaperSummary:
-    """What the home page and the topic pages show of a paper."""
+class PaperSummary(NamedTuple):
+    """What the home page and the topic pages show of a paper (a named tuple: a thousand
+    days' worth are read from the manifest at every build)."""
 
     anchor: str
     arxiv_id: str
@@ -80,50 +83,36 @@ class DaySummary:
 
     day: str
     sha256: str
+    stat: tuple[int, int]
+    """The record's size and modification time (ns) when it was read: unchanged, it is not
+    read again."""
     in_window: int
     papers: tuple[PaperSummary, ...]
     neighbours: tuple[str, str]
     """The previous and next days the page links to ("" for none)."""
+    article: str = ""
+    """The day's article as HTML, kept for the newest days only: what the feed carries."""
 
     @property
     def url(self) -> str:
         return day_url(date.fromisoformat(self.day))
 
     def to_json(self) -> list[Any]:
-        """The summary as the manifest keeps it: fields in order (`dataclasses.asdict` is
-        slow enough to matter at a thousand days)."""
+        """The summary as the manifest keeps it: its fields in order."""
         return [
-            self.day,
-            self.sha256,
-            self.in_window,
-            [
-                [paper.anchor, paper.arxiv_id, paper.title, paper.title_zh, paper.summary_zh,
-                 list(paper.topics)]
-                for paper in self.papers
-            ],
-            list(self.neighbours),
+            self.day, self.sha256, list(self.stat), self.in_window, self.papers,
+            self.neighbours, self.article,
         ]  # fmt: skip
 
     @classmethod
     def from_json(cls, fields: list[Any]) -> DaySummary:
-        day, sha256, in_window, papers, (previous, following) = fields
+        """A summary as `to_json` wrote it (a manifest that is not raises, and is ignored)."""
+        day, sha256, (size, mtime), in_window, papers, (previous, following), article = fields
         return cls(
-            day=str(day),
-            sha256=str(sha256),
-            in_window=int(in_window),
-            papers=tuple(
-                PaperSummary(
-                    anchor=str(anchor),
-                    arxiv_id=str(arxiv_id),
-                    title=str(title),
-                    title_zh=str(title_zh),
-                    summary_zh=str(summary_zh),
-                    topics=tuple(map(str, topics)),
-                )
-                for anchor, arxiv_id, title, title_zh, summary_zh, topics in papers
-            ),
-            neighbours=(str(previous), str(following)),
-        )
+            day, sha256, (size, mtime), in_window,
+            tuple(PaperSummary(*paper) for paper in papers),
+            (previous, following), article,
+        )  # fmt: skip
 
 
 @dataclass
@@ -158,40 +147,60 @@ def build_site(records_dir: Path, output_dir: Path, settings: SiteSettings) -> S
         raise BadInputError(
             f"{records_dir}: no records; run `digest build` first (or set output.records_dir)"
         )
-    templates = _environment(settings)
+    templates = _environment(settings, output_dir)
     fingerprint = _fingerprint(templates, settings)
     previous = _read_manifest(output_dir / MANIFEST, fingerprint)
     sources = record_paths(records_dir)
     days = [day.isoformat() for day, _ in sources]
     jobs: list[_DayJob] = []
     kept: dict[str, DaySummary] = {}
+    feed_from = len(days) - FEED_DAYS
     for index, (day, path) in enumerate(sources):
-        sha256 = hashlib.sha256(path.read_bytes()).hexdigest()
         neighbours = (
             days[index - 1] if index else "",
             days[index + 1] if index + 1 < len(days) else "",
         )
         known = previous.get(day.isoformat())
-        if known is not None and known.sha256 == sha256 and known.neighbours == neighbours:
-            kept[known.day] = known
+        still = _still(path, known) if known and known.neighbours == neighbours else None
+        if still is not None:
+            kept[still.day] = still
         else:
-            jobs.append(_DayJob(path, neighbours))
+            jobs.append(_DayJob(path, neighbours, in_feed=index >= feed_from))
     staged = _render_days(jobs, output_dir, settings)
     summaries = {**kept, **{summary.day: summary for summary, _ in staged}}
     ordered = [summaries[day] for day in reversed(days)]  # newest first
     removed = [summary for day, summary in previous.items() if day not in summaries]
+    if not staged and not removed and previous and (output_dir / "index.html").is_file():
+        return SiteResult(days=len(ordered), rendered=0, removed=0)  # nothing to write
+    ordered = _with_feed_articles(ordered, records_dir, settings, templates)
 
     for summary, page in staged:
         if page is not None:
             page.replace(_page_path(output_dir, summary.url))
     for summary in removed:
         _page_path(output_dir, summary.url).unlink(missing_ok=True)
-    _write_indexes(ordered, records_dir, output_dir, settings, templates)
+    _write_indexes(ordered, output_dir, settings, templates)
     manifest = {"fingerprint": fingerprint, "days": [summary.to_json() for summary in ordered]}
     write_atomically(
         output_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False) + "\n", durable=False
     )
     return SiteResult(days=len(ordered), rendered=len(staged), removed=len(removed))
+
+
+def _still(path: Path, known: DaySummary) -> DaySummary | None:
+    """`known`, if the record at `path` is the one it summarises: the same size and time, or
+    else the same bytes (a checkout gives every file a new time); None if it changed."""
+    stat = _stat(path)
+    if stat == known.stat:
+        return known
+    if hashlib.sha256(path.read_bytes()).hexdigest() == known.sha256:
+        return replace(known, stat=stat)
+    return None
+
+
+def _stat(path: Path) -> tuple[int, int]:
+    found = path.stat()
+    return found.st_size, found.st_mtime_ns
 
 
 def _page_path(output_dir: Path, url: str) -> Path:
@@ -202,6 +211,8 @@ def _page_path(output_dir: Path, url: str) -> Path:
 class _DayJob:
     path: Path
     neighbours: tuple[str, str]
+    in_feed: bool = False
+    """Whether the day is among the feed's: its summary keeps its article."""
 
 
 def _render_days(
@@ -236,7 +247,7 @@ _worker_output: Path = Path()
 
 def _start_worker(settings: SiteSettings, output_dir: Path) -> None:
     global _worker, _worker_output
-    _worker = _DayRenderer(settings, _environment(settings))
+    _worker = _DayRenderer(settings, _environment(settings, output_dir))
     _worker_output = output_dir
 
 
@@ -245,10 +256,11 @@ def _render_job(job: _DayJob) -> tuple[DaySummary, Path | None] | str:
     (an error crossing from a worker process must be plain data)."""
     assert _worker is not None
     try:
+        stat = _stat(job.path)
         data = job.path.read_bytes()
         record = parse_record(job.path, data.decode("utf-8", "replace"))
         sha256 = hashlib.sha256(data).hexdigest()
-        summary, page = _worker.day(record, sha256, job.neighbours)
+        summary, page = _worker.day(record, sha256, stat, job.neighbours, job.in_feed)
         return summary, stage_file(_page_path(_worker_output, summary.url), page)
     except DigestError as error:
         return str(error)
@@ -262,16 +274,23 @@ class _DayRenderer:
         self.templates = templates
 
     def day(
-        self, record: DayRecord, sha256: str, neighbours: tuple[str, str]
+        self,
+        record: DayRecord,
+        sha256: str,
+        stat: tuple[int, int],
+        neighbours: tuple[str, str],
+        in_feed: bool = False,
     ) -> tuple[DaySummary, str]:
         context = self.article_context(record)
         article = self.templates.get_template("site/article.html.j2").render(context)
         summary = DaySummary(
             day=record.day.isoformat(),
             sha256=sha256,
+            stat=stat,
             in_window=record.in_window,
             papers=tuple(paper["summary"] for paper in context["papers"]),
             neighbours=neighbours,
+            article=article if in_feed else "",
         )
         page = self.templates.get_template("site/day.html.j2").render(
             day=summary,
@@ -359,15 +378,35 @@ def _is_web_url(url: str) -> bool:
     return urlsplit(url).scheme in ("http", "https")
 
 
-def _environment(settings: SiteSettings) -> jinja2.Environment:
-    templates = template_environment(settings.templates_dir)
+def _environment(settings: SiteSettings, output_dir: Path) -> jinja2.Environment:
+    templates = template_environment(settings.templates_dir, output_dir / BYTECODE_DIR)
     templates.filters["xml_safe"] = xml_safe
     return templates
 
 
-def _write_indexes(
+def _with_feed_articles(
     ordered: Sequence[DaySummary],
     records_dir: Path,
+    settings: SiteSettings,
+    templates: jinja2.Environment,
+) -> list[DaySummary]:
+    """The summaries with the article of each of the newest days (rendered here for a day
+    that has none yet, as when a newer day was removed) and of no other."""
+    renderer = _DayRenderer(settings, templates)
+    summaries = []
+    for index, summary in enumerate(ordered):
+        if index >= FEED_DAYS:
+            summary = replace(summary, article="") if summary.article else summary
+        elif not summary.article:
+            path = record_path(records_dir, date.fromisoformat(summary.day))
+            record = parse_record(path, path.read_text(encoding="utf-8"))
+            summary = replace(summary, article=renderer.article(record))
+        summaries.append(summary)
+    return summaries
+
+
+def _write_indexes(
+    ordered: Sequence[DaySummary],
     output_dir: Path,
     settings: SiteSettings,
     templates: jinja2.Environment,
@@ -390,13 +429,6 @@ def _write_indexes(
     def page(name: str, **values: Any) -> str:
         return templates.get_template(f"site/{name}").render(**shared, **values)
 
-    feed_days = []
-    for summary in ordered[:FEED_DAYS]:
-        record = parse_record(
-            records_dir / f"{summary.day}.json",
-            (records_dir / f"{summary.day}.json").read_text(encoding="utf-8"),
-        )
-        feed_days.append((summary, renderer.article(record)))
     pages = {
         "index.html": page("home.html.j2", days=ordered[:HOME_DAYS], total=len(ordered)),
         "archive/index.html": page("archive.html.j2", months=months),
@@ -412,9 +444,9 @@ def _write_indexes(
                     "url": summary.url,
                     "title": f"{summary.day} · {len(summary.papers)} 篇",
                     "updated": summary.day,
-                    "content": article,
+                    "content": summary.article,
                 }
-                for summary, article in feed_days
+                for summary in ordered[:FEED_DAYS]
             ],
         ),
     }
@@ -465,7 +497,8 @@ def _fingerprint(templates: jinja2.Environment, settings: SiteSettings) -> str:
 def _read_manifest(path: Path, fingerprint: str) -> dict[str, DaySummary]:
     """The days rendered last time, or nothing when the tool, templates or settings changed."""
     try:
-        manifest = json.loads(path.read_text(encoding="utf-8"))
+        # pydantic-core's parser: faster than the json module's at this size.
+        manifest = from_json(path.read_bytes())
         if manifest["fingerprint"] != fingerprint:
             return {}
         summaries = [DaySummary.from_json(day) for day in manifest["days"]]

@@ -1,0 +1,69 @@
+"""The site's HTML of an answer: rendered, sanitized by nh3, formulas as checked MathML."""
+
+from __future__ import annotations
+
+import pytest
+
+from arxiv_digest import safe_html
+from arxiv_digest.safe_html import checked_mathml, render_block
+
+
+@pytest.mark.parametrize(
+    "mathml",
+    [
+        '<math><mi onclick="x">a</mi></math>',  # an attribute off the allowlist
+        '<math><a href="javascript:x">a</a></math>',  # an element off it
+        "<math><mi>a</mi></math><script>x</script>",  # anything after the one element
+        "<math><mi>a</mi></math><math></math>",
+        "<math><math><mi>a</mi></math></math>",  # a formula within
+        "<mi>a</mi>",  # not a formula
+        "<math><mi>a<!-- x --></mi></math>",  # markup no token reads
+        "<math><mi style=color:red>a</mi></math>",  # an attribute without quotes
+        "",
+    ],
+)
+def test_mathml_off_the_allowlist_is_refused(mathml: str) -> None:
+    assert checked_mathml(mathml) is None
+
+
+def test_allowed_mathml_passes_even_unbalanced() -> None:
+    # Balance is the HTML parser's to mend: whatever it makes of these, every element and
+    # attribute it can meet is on the allowlist, and the formula ends at its </math>.
+    for mathml in ('<math display="block"><mspace/><mi>a &lt; b</mi></math>',
+                   "<math><mi>a</mo></math>", "<math><mi>a</math>"):  # fmt: skip
+        assert checked_mathml(mathml) == mathml
+
+
+def test_the_converters_mathml_passes() -> None:
+    for tex in (r"l_k = \sum_{i \in P} a_i t_{k,i}", r"\sin x", r"\Vert\theta\Vert_2^2",
+                r"\frac{\Vert s \Vert^2}{\Vert s - \hat{s} \Vert^2}", r"\mathcal{L}"):  # fmt: skip
+        html = render_block(f"见 $${tex}$$ 。")
+        assert html.startswith("<p>见 <math>") and "$$" not in html, tex
+
+
+def test_a_formula_alone_is_displayed_and_bad_tex_is_shown_as_text() -> None:
+    html = render_block("$$ \\frac{1}{2} $$\n\n文中 $$\\foo{x}$$ 与 <https://example.org/a_b>。")
+    assert html.startswith('<p><math display="block"><mfrac>')
+    assert "文中 $$\\foo{x}$$ 与" in html
+    assert '<a href="https://example.org/a_b" rel="nofollow noopener ugc">' in html
+
+
+def test_a_converter_that_writes_more_than_mathml_is_not_believed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    class Rogue:
+        def convert_with_local_state(self, tex: str, displaystyle: bool) -> str:
+            return f'<math><mi onmouseover="alert(1)">{tex}</mi></math>'
+
+    monkeypatch.setattr(safe_html, "_converter", lambda: Rogue())
+    html = render_block("公式 $$x$$。")
+    assert html == "<p>公式 $$x$$。</p>\n"
+
+
+def test_nothing_held_out_leaks() -> None:
+    """The marks that hold formulas out are characters no sanitized text has."""
+    from arxiv_digest.sanitize import block
+
+    text = block("私用区字符 \ue000 0 \ue001 已被删除 $$y$$")
+    html = render_block(text)
+    assert "\ue000" not in html and "\ue001" not in html and html.count("<math>") == 1
