@@ -257,16 +257,19 @@ def timed(command: list[str], cwd: Path) -> float:
 
 
 def measured(command: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds and peak memory (MB, the largest process: `digest` or a worker of it)."""
+    """Wall seconds of `command` and its peak memory (MB, its largest process: `digest` or a
+    worker of it), measured by a small Python parent so that its own start is not counted."""
     probe = (
-        "import resource, subprocess, sys; subprocess.run(sys.argv[1:], check=True,"
-        " capture_output=True); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+        "import resource, subprocess, sys, time; started = time.perf_counter();"
+        " subprocess.run(sys.argv[1:], check=True, capture_output=True);"
+        " print(time.perf_counter() - started,"
+        " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
     )
-    started = time.perf_counter()
     done = subprocess.run(
         [sys.executable, "-c", probe, *command], cwd=cwd, check=True, capture_output=True, text=True
     )
-    return time.perf_counter() - started, int(done.stdout.split()[-1]) / 1024
+    seconds, kilobytes = done.stdout.split()[-2:]
+    return float(seconds), int(kilobytes) / 1024
 
 
 def site_at_scale(say: Callable[[str], None], count: int, papers_per_post: int) -> None:

@@ -62,7 +62,7 @@ _MATHML_ATTRIBUTE = "|".join(sorted(_MATHML_ATTRIBUTES, key=len, reverse=True))
 _QUOTED_ATTRIBUTES = f'(?:\\s+(?:{_MATHML_ATTRIBUTE})="[^"<>&]*")*'
 _ALLOWED_MATHML = re.compile(
     f"<math{_QUOTED_ATTRIBUTES}>"
-    f"(?:<(?:{_INNER_TAGS}){_QUOTED_ATTRIBUTES}\\s*/?>|</(?:{_INNER_TAGS})>|[^<]+)*"
+    f"(?:<(?:{_INNER_TAGS}){_QUOTED_ATTRIBUTES}\\s*/?>|</(?:{_INNER_TAGS})>|[^<]++)*+"
     "</math>"
 )
 
