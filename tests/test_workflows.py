@@ -90,7 +90,8 @@ def test_daily_workflow_refreshes_on_a_schedule_with_secrets_and_a_cache() -> No
     assert build["env"]["OPENAI_API_KEY"] == "${{ secrets.OPENAI_API_KEY }}"
     assert "digest build --refresh" in build["run"]
     assert "${{" not in build["run"]  # user input reaches the shell only through env
-    install = steps["Install (the README's way)"]["run"]
+    install = steps["Install from the lock file (every hash checked)"]["run"]
+    assert "pip install --require-hashes -r requirements.lock" in install
     assert install in (ROOT / "README.md").read_text("utf-8")
     assert any(step.get("uses", "").startswith("actions/cache@") for step in job["steps"])
     commit = steps["Commit and push new or changed records and posts"]["run"]
@@ -126,7 +127,7 @@ def test_the_site_workflow_deploys_to_pages_after_each_night() -> None:
     build, deploy = pages["jobs"]["build"], pages["jobs"]["deploy"]
     assert build["permissions"] == {"contents": "read", "pages": "read"}
     run = "\n".join(step.get("run", "") for step in build["steps"])
-    assert 'digest site --base-url "$site_url"' in run and "pip install -e ." in run
+    assert 'digest site --base-url "$site_url"' in run and "requirements.lock" in run
     upload = next(
         step for step in build["steps"] if "upload-pages-artifact" in step.get("uses", "")
     )
@@ -139,3 +140,18 @@ def test_the_site_workflow_deploys_to_pages_after_each_night() -> None:
     job = daily["jobs"]["digest"]
     assert job["permissions"]["actions"] == "write"
     assert 'gh workflow run pages.yml --ref "$GITHUB_REF_NAME"' in job["steps"][-1]["run"]
+
+
+def test_the_lock_file_pins_every_dependency_with_hashes() -> None:
+    """The nightly jobs install from requirements.lock: every runtime dependency of
+    pyproject.toml is in it at one version, and every pin carries its hashes."""
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text("utf-8"))["project"]
+    lock = (ROOT / "requirements.lock").read_text("utf-8")
+    pins = dict(re.findall(r"^([A-Za-z0-9_.-]+)==(\S+) \\$", lock, re.MULTILINE))
+    names = {re.split(r"[<>=!\[ ]", requirement)[0].lower().replace("_", "-")
+             for requirement in project["dependencies"]}  # fmt: skip
+    assert names <= {name.lower().replace("_", "-") for name in pins}, names - set(pins)
+    entries = re.split(r"\n(?=[A-Za-z0-9_.-]+==)", lock.split("\n", 2)[2].strip())
+    assert len(entries) == len(pins) and all("--hash=sha256:" in entry for entry in entries)

@@ -28,7 +28,7 @@ SITE_FILES = (
     ".github/workflows/pages.yml",
 )
 """The site's files, copied as this repository has them (the workflow's install step aside)."""
-_INSTALL_STEP = "pip install -e ."
+_INSTALL_STEP = "pip install --require-hashes -r requirements.lock && pip install --no-deps -e ."
 _GITIGNORE = """\
 # The answer cache (cache.path): it only saves time; the records are the truth.
 .digest-cache.sqlite3*
@@ -84,7 +84,7 @@ def init_site(
             if _INSTALL_STEP not in text:
                 raise BadInputError(f"{name}: its install step is not `{_INSTALL_STEP}`")
             text = text.replace(_INSTALL_STEP, install_command).replace(
-                "Install (the README's way)", "Install arxiv-digest"
+                "Install from the lock file (every hash checked)", "Install arxiv-digest"
             )
         files[name] = text
     result = InitResult()
