@@ -39,7 +39,8 @@ SITE_LAYOUT_TAGS = {"article", "header", "h1", "h2", "time", "p", "details", "su
                     "li", "a", "span", "section", "dl", "dt", "dd", "div", "ul"}  # fmt: skip
 SITE_LAYOUT_ATTRIBUTES = {
     "article@class", "article@data-pagefind-body", "h1@data-pagefind-meta", "time@datetime",
-    "p@class", "p@data-pagefind-ignore", "details@class", "details@open",
+    "p@class", "p@data-pagefind-ignore", "details@class", "details@open", "dt@data-pagefind-ignore",
+    "span@data-pagefind-ignore",
     "details@data-pagefind-ignore", "a@href", "a@rel", "a@lang", "a@class", "span@lang",
     "section@class", "section@data-pagefind-ignore", "h2@id", "h2@lang", "dl@class", "dd@lang",
     "div@class", "div@lang", "ol@start", "span@class",
