@@ -17,13 +17,8 @@ def write_atomically(path: Path, content: str, *, durable: bool = True) -> bool:
     views that are made again from the records (the site's pages).
     """
     data = content.encode("utf-8")
-    try:
-        if path.read_bytes() == data:
-            return False
-    except FileNotFoundError:
-        pass
-    except OSError as error:
-        raise WriteError(f"{path}: cannot be read ({error.strerror})") from None
+    if _holds(path, data):
+        return False
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(
@@ -54,13 +49,8 @@ def stage_file(path: Path, content: str) -> Path | None:
     a build is staged (or removed if one fails); None when `path` holds `content` already.
     Not flushed to disk: for views that are made again from the records."""
     data = content.encode("utf-8")
-    try:
-        if path.read_bytes() == data:
-            return None
-    except FileNotFoundError:
-        pass
-    except OSError as error:
-        raise WriteError(f"{path}: cannot be read ({error.strerror})") from None
+    if _holds(path, data):
+        return None
     staged = path.with_name(f".{path.name}.staged")
     try:
         try:
@@ -71,6 +61,16 @@ def stage_file(path: Path, content: str) -> Path | None:
     except OSError as error:
         raise WriteError(f"{path}: cannot be written ({error.strerror})") from None
     return staged
+
+
+def _holds(path: Path, data: bytes) -> bool:
+    """Whether `path` holds exactly `data` already (False when there is no such file)."""
+    try:
+        return path.read_bytes() == data
+    except FileNotFoundError:
+        return False
+    except OSError as error:
+        raise WriteError(f"{path}: cannot be read ({error.strerror})") from None
 
 
 def check_writable(directory: Path, setting: str) -> None:
