@@ -215,7 +215,17 @@ def test_the_fast_path_gives_what_the_parse_gives(text: str) -> None:
 def test_the_fast_path_takes_plain_prose_and_nothing_else() -> None:
     prose = "本文提出一种方法，在 LibriSpeech 上的 WER 降低 12.5%。\n第二行：结果（见表 2）。"
     assert sanitize.is_plain(prose, inline_only=False)
-    for marked in ("- 条目", "1. 条目", "> 引用", "# 标题", "    缩进", "a $$x$$", "a_b", ": 定义"):
+    for marked in (
+        "- 条目",
+        "1. 条目",
+        "> 引用",
+        "# 标题",
+        "    缩进",
+        " \t缩进",
+        "a $$x$$",
+        "a_b",
+        ": 定义",
+    ):
         assert not sanitize.is_plain(f"{prose}\n{marked}", inline_only=False), marked
     assert sanitize.is_plain("- not a list in a title", inline_only=True)
 

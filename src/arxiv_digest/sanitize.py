@@ -76,7 +76,8 @@ _TEXT_SPECIAL = re.compile(r"[|\[\]`*$<{~_]")
 # construct (or escape, or an entity), and a line that could start a block (a marker, a
 # fence, an indentation, kramdown's `:` definition).
 _INLINE_SYNTAX = re.compile(r"[|\[\]`*$<{~_\\&]")
-_BLOCK_START = re.compile(r"^(?:[ \t]*(?:[#>*+=:|~`<\[-]|\d{1,9}[.)])|[ \t]{4}|\t)", re.MULTILINE)
+# (A tab within the first four columns indents as far as four spaces: code, to CommonMark.)
+_BLOCK_START = re.compile(r"^(?:[ \t]*(?:[#>*+=:|~`<\[-]|\d{1,9}[.)])| {4}| {0,3}\t)", re.MULTILINE)
 # A bare web address in text; what ends a sentence after it is not part of it. Brackets,
 # parentheses, `$`, `|` and `<>` end it too: no character in it may mean more to either
 # grammar, so that the autolink `<…>` made of it reads the same to both.
