@@ -402,6 +402,76 @@ def renderer_costs(say: Callable[[str], None]) -> None:
         say(f"| {label} | {seconds * 1e6:.1f} |")
 
 
+def scheduling(say: Callable[[str], None], latency: float = 0.25) -> None:
+    """In-process builds against a model whose analyses take 4 L and other answers L, with
+    the long requests sent first and (for comparison) in arrival order."""
+    import asyncio as aio
+
+    from tests.inprocess import Bench, Model
+    from tests.standins import FeedPaper, triage_for
+
+    from arxiv_digest import execute as execute_module
+
+    class SlowModel(Model):
+        async def complete(self, prompt: Any) -> Any:
+            completion = await super().complete(prompt)
+            task = self.calls[-1][1]
+            await aio.sleep(latency * (4 if task == "analysis" else 1))
+            return completion
+
+    papers = [
+        FeedPaper(
+            arxiv_id=f"2602.{30000 + number}v1",
+            title=f"Scheduling Paper {number}",
+            authors=["A. Author"],
+            categories=["cs.SD"],
+            abstract="An abstract.",
+            published=CLOSING - timedelta(minutes=number + 1),
+        )
+        for number in range(20)
+    ]
+    rows = []
+    for label, ordered in (("long requests first", True), ("in arrival order", False)):
+        with tempfile.TemporaryDirectory(prefix="digest-schedule-") as directory:
+            bench = Bench.of(Path(directory), papers)
+            bench.model = SlowModel(
+                answerer=lambda arxiv_id, task: {
+                    "analysis": corpus.analysis_for(arxiv_id),
+                    "triage": triage_for(arxiv_id),
+                }.get(task, "本文提出一种新的语音增强方法，在公开数据集上取得提升。")
+            )
+            bench.configure(triage={"enabled": True}, llm={"concurrency": 8})
+            original = execute_module.PacedExecutor.complete
+            if not ordered:
+
+                async def arrival_order(
+                    self: Any, prompt: Any, usage: Any, priority: int = 0, send: Any = original
+                ) -> Any:
+                    return await send(self, prompt, usage, 0)
+
+                execute_module.PacedExecutor.complete = arrival_order  # type: ignore[method-assign]
+            try:
+                started = time.perf_counter()
+                bench.build(DAY)
+                wall = time.perf_counter() - started
+            finally:
+                execute_module.PacedExecutor.complete = original  # type: ignore[method-assign]
+        total = 20 * (4 + 1 + 1) * latency
+        ideal = max(total / 8, 4 * latency)
+        requests = len(bench.model.calls)
+        assert requests == 60, f"{label}: {requests} requests, some answers were refused"
+        rows.append(f"| {label} | {wall:.2f} | {ideal:.2f} | {wall / ideal:.2f} |")
+    say("\n## Scheduling with realistic latencies: analyses 4 L, translations and triages L\n")
+    say(
+        f"In-process build of 20 papers (60 requests) at C = 8, L = {latency:g} s; ideal ="
+        " max(total request time / C, the longest single chain).\n"
+    )
+    say("| order | wall s | ideal s | ratio |")
+    say("| --- | ---: | ---: | ---: |")
+    for row in rows:
+        say(row)
+
+
 PATHOLOGICAL = [
     "[",
     "*",
@@ -583,6 +653,9 @@ def main() -> None:
     )
     parser.add_argument("--days", type=int, default=1000, help="days for the site benchmark")
     parser.add_argument(
+        "--only-schedule", action="store_true", help="only the scheduling benchmark"
+    )
+    parser.add_argument(
         "--only-triage",
         action="store_true",
         help="only the triage's token share; replaces that section of RESULTS.md",
@@ -606,6 +679,12 @@ def main() -> None:
     if args.only_sanitize or args.only_triage:
         section: list[str] = []
         (sanitizer_costs if args.only_sanitize else triage_share)(section.append)
+        _update_section(ROOT / "benchmarks" / "RESULTS.md", section)
+        print("\n".join(section))
+        return
+    if args.only_schedule:
+        section = []
+        scheduling(section.append)
         _update_section(ROOT / "benchmarks" / "RESULTS.md", section)
         print("\n".join(section))
         return
@@ -676,6 +755,7 @@ def main() -> None:
             say(f"| {path.name} | {name} | {seconds * 1000:.1f} |")
     sanitizer_costs(say)
     triage_share(say)
+    scheduling(say)
     site_at_scale(say, args.days, 20)
     renderer_costs(say)
     say("")

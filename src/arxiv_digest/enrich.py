@@ -236,7 +236,10 @@ class Enricher:
         reason = ""
         for attempt in range(1, self.settings.max_attempts + 1):
             try:
-                completion = await self.executor.complete(prompt, usage)
+                # A task on the paper's text takes several times longer than the others:
+                # it goes first once its text is ready, so that no long request starts last.
+                priority = 1 if task.needs_text else 0
+                completion = await self.executor.complete(prompt, usage, priority)
                 answer = accept(task, key, completion, self.rules)
             except AnswerError as error:
                 reason = str(error)

@@ -60,8 +60,9 @@ class Executor(Protocol):
     @property
     def peak_in_flight(self) -> int: ...
 
-    async def complete(self, prompt: Prompt, usage: Usage) -> Completion:
-        """One completion for `prompt`; every request sent for it is counted in `usage`."""
+    async def complete(self, prompt: Prompt, usage: Usage, priority: int = 0) -> Completion:
+        """One completion for `prompt`; every request sent for it is counted in `usage`.
+        Of the requests waiting to be sent, those of higher `priority` go first."""
         ...
 
 
@@ -79,11 +80,11 @@ class PacedExecutor:
     def peak_in_flight(self) -> int:
         return self._limit.peak_in_flight
 
-    async def complete(self, prompt: Prompt, usage: Usage) -> Completion:
+    async def complete(self, prompt: Prompt, usage: Usage, priority: int = 0) -> Completion:
         failures = 0
         throttles = 0
         while True:
-            async with self._limit.slot():
+            async with self._limit.slot(priority):
                 usage.model_requests += 1
                 try:
                     completion = await self._model.complete(prompt)
