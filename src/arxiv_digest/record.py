@@ -158,10 +158,19 @@ def write_record(records_dir: Path, record: DayRecord) -> bool:
 def read_record(path: Path) -> DayRecord | None:
     """The record at `path`, None when there is none; RecordError when it cannot be used."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return None
-    except (OSError, UnicodeDecodeError) as error:
+    except OSError as error:
+        raise RecordError(path, "", f"cannot be read ({error})") from None
+    return record_from_bytes(path, data)
+
+
+def record_from_bytes(path: Path, data: bytes) -> DayRecord:
+    """The record that `data`, read from `path`, holds; RecordError when it cannot be used."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
         raise RecordError(path, "", f"cannot be read ({error})") from None
     return parse_record(path, text)
 

@@ -116,11 +116,8 @@ def _as_kramdown_reads(text: str) -> str:
     for line in text.split("\n"):
         fence = _FENCE.match(line)
         if inside:
-            inside = (
-                ""
-                if fence and fence.group(1)[0] == inside and not line.strip(inside + " \t")
-                else inside
-            )
+            if fence and fence.group(1)[0] == inside and not line.strip(inside + " \t"):
+                inside = ""  # the closing fence
         elif fence:
             inside = fence.group(1)[0]
         else:

@@ -369,7 +369,7 @@ class _Edits:
             out, position = [], 0
             for found in _BARE_URL.finditer(piece):
                 url = found.group().rstrip(_URL_TRAILING)
-                if "://" not in url[:12] or url.endswith("://"):
+                if url.endswith("://"):  # nothing after the scheme once the stop is cut
                     continue
                 out += [escape_words(piece[position : found.start()], first and not position)]
                 out += ["<", url, ">"]

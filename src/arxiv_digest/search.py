@@ -40,16 +40,16 @@ def write_index(site_dir: Path) -> int:
             ],
             capture_output=True, text=True, timeout=_TIMEOUT_SECONDS, check=False,
         )  # fmt: skip
+        if done.returncode != 0:
+            last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no message"]
+            raise DigestError(f"Pagefind failed (exit {done.returncode}): {last[0]}")
+        bundle = site_dir / BUNDLE_DIR
+        shutil.rmtree(bundle, ignore_errors=True)
+        staging.replace(bundle)
     except (OSError, subprocess.TimeoutExpired) as error:
-        shutil.rmtree(staging, ignore_errors=True)
         raise DigestError(f"Pagefind did not index the site: {error}") from None
-    if done.returncode != 0:
-        shutil.rmtree(staging, ignore_errors=True)
-        last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no message"]
-        raise DigestError(f"Pagefind failed (exit {done.returncode}): {last[0]}")
-    bundle = site_dir / BUNDLE_DIR
-    shutil.rmtree(bundle, ignore_errors=True)
-    staging.replace(bundle)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)  # gone already when all went well
     found = _INDEXED.search(done.stdout)
     return int(found.group(1)) if found else 0
 

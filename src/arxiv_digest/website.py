@@ -34,7 +34,14 @@ from arxiv_digest import __version__, sanitize
 from arxiv_digest.config import Config
 from arxiv_digest.errors import BadInputError, DigestError
 from arxiv_digest.jekyll import SiteIdentity, at_base_url, day_url, read_site_identity
-from arxiv_digest.record import DayRecord, ShownPaper, parse_record, record_path, record_paths
+from arxiv_digest.record import (
+    DayRecord,
+    ShownPaper,
+    read_record,
+    record_from_bytes,
+    record_path,
+    record_paths,
+)
 from arxiv_digest.render import ABS_URL, PDF_URL, UNSHOWN_REASONS, template_environment
 from arxiv_digest.safe_html import render_block, render_inline, xml_safe
 from arxiv_digest.tasks import ANALYSIS, TRANSLATION, TRIAGE, parse_triage
@@ -258,7 +265,7 @@ def _render_job(job: _DayJob) -> tuple[DaySummary, Path | None] | str:
     try:
         stat = _stat(job.path)
         data = job.path.read_bytes()
-        record = parse_record(job.path, data.decode("utf-8", "replace"))
+        record = record_from_bytes(job.path, data)
         sha256 = hashlib.sha256(data).hexdigest()
         summary, page = _worker.day(record, sha256, stat, job.neighbours, job.in_feed)
         return summary, stage_file(_page_path(_worker_output, summary.url), page)
@@ -399,7 +406,9 @@ def _with_feed_articles(
             summary = replace(summary, article="") if summary.article else summary
         elif not summary.article:
             path = record_path(records_dir, date.fromisoformat(summary.day))
-            record = parse_record(path, path.read_text(encoding="utf-8"))
+            record = read_record(path)
+            if record is None:
+                raise BadInputError(f"{path}: the record went away during the build; run again")
             summary = replace(summary, article=renderer.article(record))
         summaries.append(summary)
     return summaries
