@@ -41,6 +41,8 @@ class Site:
         config: dict[str, Any] = {
             "arxiv": {
                 "api_url": f"{self.arxiv.url}/api/query",
+                "oai_url": f"{self.arxiv.url}/oai",
+                "rss_url": f"{self.arxiv.url}/rss",
                 "pdf_url": f"{self.pdfs.url}/pdf/{{id}}",
                 "delay_seconds": 0.01,
                 "timeout_seconds": 5,

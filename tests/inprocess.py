@@ -8,14 +8,15 @@ call `build.build` directly; the few end-to-end tests keep using `Site` and the 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
+from arxiv_digest.announce import Announcement, parse_rss
 from arxiv_digest.build import Confirm, RunOptions, Services, build, render_records
 from arxiv_digest.config import Config, load_config
 from arxiv_digest.errors import PdfError
@@ -23,13 +24,20 @@ from arxiv_digest.execute import Completion, PacedExecutor, TransientError
 from arxiv_digest.importer import ImportResult, import_posts
 from arxiv_digest.jekyll import post_path
 from arxiv_digest.models import Paper
-from arxiv_digest.record import DayRecord, read_record, record_path
+from arxiv_digest.record import DayRecord, read_record, record_path, unsettled_days
 from arxiv_digest.render import Prompt
 from arxiv_digest.report import RunReport
 from arxiv_digest.store import Store, StoredText
-from arxiv_digest.window import with_refresh
+from arxiv_digest.window import UNSETTLED_CEILING_DAYS, with_refresh
 from tests import corpus
-from tests.standins import FeedPaper, announced_at, prompt_arxiv_id, prompt_task, triage_for
+from tests.standins import (
+    FeedPaper,
+    listing_at,
+    prompt_arxiv_id,
+    prompt_task,
+    rss_feed,
+    triage_for,
+)
 
 
 def as_paper(feed: FeedPaper) -> Paper:
@@ -51,21 +59,37 @@ def as_paper(feed: FeedPaper) -> Paper:
 
 @dataclass
 class Source:
-    """The arXiv API as a list: what is visible at `now` (announcement schedule), by range."""
+    """The arXiv API as a list: what is visible at `now` (announcement schedule), by range.
+
+    Its `announcements` are the RSS feed of the same papers at the same moment, rendered
+    and read back as the real feed is."""
 
     papers: list[FeedPaper]
     now: datetime | None = None
     holidays: frozenset[date] = frozenset()
+    categories: list[str] = field(default_factory=lambda: ["cs.SD", "eess.AS"])
     requests_made: int = 0
+    served_by: str = "stand-in arXiv"
+    fetched: list[tuple[datetime, datetime]] = field(default_factory=list)
+
+    def visible(self) -> list[FeedPaper]:
+        now = self.now
+        return [p for p in self.papers if now is None or p.announced(self.holidays) <= now]
 
     def fetch_submitted(self, start: datetime, end: datetime) -> list[Paper]:
         self.requests_made += 1
-        return [
-            as_paper(paper)
-            for paper in self.papers
-            if start <= paper.published < end
-            and (self.now is None or announced_at(paper.published, self.holidays) <= self.now)
-        ]
+        self.fetched.append((start, end))
+        return [as_paper(paper) for paper in self.visible() if start <= paper.published < end]
+
+    def fetch_by_id(self, base_ids: Sequence[str]) -> list[Paper]:
+        self.requests_made += 1
+        return [as_paper(paper) for paper in self.visible() if paper.base_id in base_ids]
+
+    def latest(self) -> Announcement:
+        """Today's listing, as `RssSource.latest` reads it from the feed."""
+        now = self.now or datetime.now(UTC)
+        listing = listing_at(self.papers, now, self.categories, self.holidays)
+        return parse_rss(rss_feed(listing, self.categories, now))
 
 
 Answerer = Callable[[str, str], str | Exception]
@@ -146,12 +170,26 @@ class Bench:
     def build(
         self,
         *days: str,
-        refresh: int = 0,
+        refresh: int | Literal["unsettled"] = 0,
         confirm: Confirm | None = None,
         max_requests: int | None = None,
+        announcements: bool = False,
     ) -> RunReport:
+        """Build `days` (with `refresh` windows before them, or the unsettled ones), reading
+        today's listing when `announcements` is set."""
         config = self.config
-        chosen = with_refresh((date.fromisoformat(day) for day in days), refresh)
+        named = [date.fromisoformat(day) for day in days]
+        if refresh == "unsettled":
+            chosen = sorted(
+                {*named}.union(
+                    *(
+                        unsettled_days(config.output.records_dir, day, UNSETTLED_CEILING_DAYS)
+                        for day in named
+                    )
+                )
+            )
+        else:
+            chosen = with_refresh(named, refresh)
 
         async def run() -> RunReport:
             store = Store.open(config.cache.path)
@@ -161,6 +199,7 @@ class Bench:
                     executor=PacedExecutor(self.model, config.llm),
                     texts=self.texts,
                     store=store,
+                    announcements=self.source if announcements else None,
                 )
                 options = RunOptions(confirm=confirm, max_requests=max_requests)
                 return await build(chosen, config, services, self.messages.append, options)

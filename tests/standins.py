@@ -1,8 +1,11 @@
 """Local stand-ins for the services `digest` talks to, served on 127.0.0.1.
 
-- `ArxivStandIn` answers `/api/query` like the arXiv API: the query's categories
-  and submittedDate range, sorting, paging, in the current Atom format (the
-  format of the recordings in ../shared/fixtures/arxiv/).
+- `ArxivStandIn` is arXiv over one list of papers, by its announcement schedule:
+  `/api/query` like the API (categories and submittedDate range or id_list,
+  sorting, paging, in the Atom format of the recordings in ../shared/fixtures/arxiv/);
+  `/oai` like OAI-PMH (ListRecords by set and datestamp with resumption tokens,
+  GetRecord, `arXivRaw` records, OAI errors); `/rss/{categories}` like the RSS
+  feed (today's listing with announce types; empty without an announcement).
 - `PdfHost` serves PDFs at `/pdf/{id}`.
 - `ModelStandIn` is an OpenAI-compatible `/v1/chat/completions` server with
   canned answers, optional latency, a concurrency limit answered with 429, and
@@ -22,6 +25,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
+from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
@@ -86,7 +90,10 @@ class StandIn:
 
         self._server = _Server(("127.0.0.1", 0), Handler)
         self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll: `shutdown` waits for it, once per stand-in and test.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     @property
     def url(self) -> str:
@@ -132,9 +139,22 @@ class FeedPaper:
     comment: str | None = None
     journal_ref: str | None = None
     doi: str | None = None
+    held_days: int = 0
+    """Days moderation holds the paper before it can be announced."""
 
     def __post_init__(self) -> None:
         self.primary_category = self.primary_category or self.categories[0]
+
+    @property
+    def base_id(self) -> str:
+        return self.arxiv_id.rsplit("v", 1)[0]
+
+    @property
+    def version(self) -> int:
+        return int(self.arxiv_id.rsplit("v", 1)[1])
+
+    def announced(self, holidays: frozenset[date] = frozenset()) -> datetime:
+        return announced_at(self.published + timedelta(days=self.held_days), holidays)
 
 
 _RANGE = re.compile(r"submittedDate:\[(\d{12}) TO (\d{12})\]")
@@ -159,20 +179,61 @@ def announced_at(submitted: datetime, holidays: frozenset[date] = frozenset()) -
         if cutoff > local and cutoff.weekday() < 5:
             break
         day += timedelta(days=1)
-    while day.weekday() in (4, 5) or day in holidays:  # no announcements on Friday, Saturday
+    while not is_announcement_day(day, holidays):
         day += timedelta(days=1)
     return datetime.combine(day, time_of_day(20), EASTERN)
 
 
+def is_announcement_day(day: date, holidays: frozenset[date] = frozenset()) -> bool:
+    """Sunday to Thursday, but for holidays (US Eastern dates)."""
+    return day.weekday() not in (4, 5) and day not in holidays
+
+
+def last_announcement(now: datetime, holidays: frozenset[date] = frozenset()) -> datetime:
+    """The latest announcement at or before `now`."""
+    day = now.astimezone(EASTERN).date()
+    while True:
+        moment = datetime.combine(day, time_of_day(20), EASTERN)
+        if moment <= now and is_announcement_day(day, holidays):
+            return moment
+        day -= timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """What the RSS feed shows at a moment: the listing of the last day's announcement."""
+
+    day: date | None
+    items: list[tuple[FeedPaper, str]]
+    """Each paper with its announce type (new, cross)."""
+
+
+def listing_at(
+    papers: list[FeedPaper], now: datetime, categories: list[str],
+    holidays: frozenset[date] = frozenset(),
+) -> Listing:  # fmt: skip
+    """The feed a day after an announcement lists it; later (and before any), it is empty."""
+    announced = last_announcement(now, holidays)
+    if now - announced >= timedelta(hours=24):
+        return Listing(day=None, items=[])
+    wanted = set(categories)
+    items = [
+        (paper, "new" if paper.primary_category in wanted else "cross")
+        for paper in papers
+        if paper.announced(holidays) == announced and wanted.intersection(paper.categories)
+    ]
+    return Listing(day=(announced + timedelta(days=1)).date(), items=items)
+
+
 class ArxivStandIn(StandIn):
-    """The arXiv API's query endpoint over a list of papers.
+    """arXiv's API, OAI-PMH interface and RSS feed over one list of papers.
 
-    With `now` set, a paper is visible only once `announced_at` it (late
-    announcements), with `holidays` deferring announcements.
+    With `now` set, a paper is visible only once it is announced (`FeedPaper.announced`),
+    with `holidays` deferring announcements, and the RSS feed lists the last announcement.
 
-    `faults` is a list of replies served, one per request, before normal
-    answers resume; `faults_at_start[n]` likewise, for requests of the page
-    that starts at result n.
+    `faults` is a list of replies served, one per API request, before normal answers
+    resume; `faults_at_start[n]` likewise, for requests of the page that starts at
+    result n; `oai_faults` and `rss_faults` likewise for those services.
     """
 
     def __init__(self, papers: list[FeedPaper] | None = None) -> None:
@@ -181,14 +242,39 @@ class ArxivStandIn(StandIn):
         self.faults: list[Reply] = []
         self.faults_at_start: dict[int, list[Reply]] = {}
         self.queries: list[dict[str, str]] = []
+        self.oai_faults: list[Reply] = []
+        self.oai_queries: list[dict[str, str]] = []
+        self.oai_page_size = 2
+        self.expired_tokens: set[str] = set()
+        self.rss_faults: list[Reply] = []
+        self.rss_requests = 0
         self.now: datetime | None = None
         self.holidays: frozenset[date] = frozenset()
 
     def handle(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
         url = urlparse(path)
-        if url.path != "/api/query":
-            return Reply(404, b"not found", "text/plain")
         params = {key: values[0] for key, values in parse_qs(url.query).items()}
+        if url.path == "/api/query":
+            return self._api(params)
+        if url.path == "/oai":
+            self.oai_queries.append(params)
+            return self.oai_faults.pop(0) if self.oai_faults else self._oai(params)
+        if url.path.startswith("/rss/"):
+            self.rss_requests += 1
+            if self.rss_faults:
+                return self.rss_faults.pop(0)
+            return Reply(
+                200, self.rss(url.path.removeprefix("/rss/").split("+")), "application/xml"
+            )
+        return Reply(404, b"not found", "text/plain")
+
+    def visible(self) -> list[FeedPaper]:
+        if self.now is None:
+            return list(self.papers)
+        now = self.now
+        return [paper for paper in self.papers if paper.announced(self.holidays) <= now]
+
+    def _api(self, params: dict[str, str]) -> Reply:
         self.queries.append(params)
         start = int(params.get("start", 0))
         if self.faults:
@@ -197,7 +283,11 @@ class ArxivStandIn(StandIn):
             return self.faults_at_start[start].pop(0)
         query = params.get("search_query", "")
         per_page = int(params.get("max_results", 10))
-        found = self.search(query)
+        if params.get("id_list"):
+            wanted_ids = set(params["id_list"].split(","))
+            found = [paper for paper in self.visible() if paper.base_id in wanted_ids]
+        else:
+            found = self.search(query)
         if params.get("sortBy") == "submittedDate":
             found.sort(
                 key=lambda p: (p.published, p.arxiv_id),
@@ -212,9 +302,7 @@ class ArxivStandIn(StandIn):
         wanted = set(_CATEGORY.findall(query))
         limits = _RANGE.search(query)
         found = []
-        for paper in self.papers:
-            if self.now is not None and announced_at(paper.published, self.holidays) > self.now:
-                continue
+        for paper in self.visible():
             if wanted and not wanted.intersection(paper.categories):
                 continue
             if limits:
@@ -223,6 +311,152 @@ class ArxivStandIn(StandIn):
                     continue
             found.append(paper)
         return found
+
+    def _oai(self, params: dict[str, str]) -> Reply:
+        verb = params.get("verb", "")
+        if verb == "GetRecord":
+            base_id = params.get("identifier", "").removeprefix("oai:arXiv.org:")
+            found = [paper for paper in self.visible() if paper.base_id == base_id]
+            if not found:
+                return oai_error(verb, "idDoesNotExist", "no such identifier")
+            return Reply(200, oai_answer(verb, found, self.holidays, None), "text/xml")
+        if verb != "ListRecords":
+            return oai_error(verb, "badVerb", "not supported by the stand-in")
+        if "resumptionToken" in params:
+            token = params["resumptionToken"]
+            if token in self.expired_tokens:  # once: a restart is given fresh tokens
+                self.expired_tokens.discard(token)
+                return oai_error(verb, "badResumptionToken", "expired")
+            set_name, first_day, offset_text = token.split("|")
+            offset = int(offset_text)
+        else:
+            if params.get("metadataPrefix") != "arXivRaw":
+                return oai_error(verb, "cannotDisseminateFormat", "stand-in speaks arXivRaw")
+            set_name, first_day, offset = params.get("set", ""), params.get("from", ""), 0
+        archive, _, subject = set_name.split(":")
+        category = f"{archive}.{subject}"
+        matching = sorted(
+            (
+                paper
+                for paper in self.visible()
+                if category in paper.categories and datestamp(paper, self.holidays) >= first_day
+            ),
+            key=lambda paper: paper.base_id,
+        )
+        if not matching:
+            return oai_error(verb, "noRecordsMatch", "no records")
+        page = matching[offset : offset + self.oai_page_size]
+        following = offset + self.oai_page_size
+        token = f"{set_name}|{first_day}|{following}" if following < len(matching) else ""
+        return Reply(200, oai_answer(verb, page, self.holidays, token), "text/xml")
+
+    def rss(self, categories: list[str]) -> bytes:
+        now = self.now or datetime.now(UTC)
+        listing = listing_at(self.papers, now, categories, self.holidays)
+        return rss_feed(listing, categories, now)
+
+
+def datestamp(paper: FeedPaper, holidays: frozenset[date]) -> str:
+    """The OAI-PMH datestamp: the day (UTC) its record was made, at its announcement."""
+    return paper.announced(holidays).astimezone(UTC).date().isoformat()
+
+
+_OAI_HEAD = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<OAI-PMH xmlns="http://www.openarchives.org/OAI/2.0/">\n'
+    "<responseDate>2026-02-13T01:00:00Z</responseDate>\n"
+)
+
+
+def oai_error(verb: str, code: str, text: str) -> Reply:
+    body = (
+        f'{_OAI_HEAD}<request verb="{escape(verb)}">http://standin/oai</request>\n'
+        f'<error code="{code}">{escape(text)}</error>\n</OAI-PMH>\n'
+    )
+    return Reply(200, body.encode(), "text/xml")
+
+
+def oai_answer(
+    verb: str, papers: list[FeedPaper], holidays: frozenset[date], token: str | None
+) -> bytes:
+    records = "".join(_oai_record(paper, holidays) for paper in papers)
+    resumption = "" if token is None else f"<resumptionToken>{escape(token)}</resumptionToken>\n"
+    return (
+        f'{_OAI_HEAD}<request verb="{verb}">http://standin/oai</request>\n'
+        f"<{verb}>\n{records}{resumption}</{verb}>\n</OAI-PMH>\n"
+    ).encode()
+
+
+def _oai_record(paper: FeedPaper, holidays: frozenset[date]) -> str:
+    sets = "".join(
+        f"<setSpec>{c.split('.')[0]}:{c.split('.')[0]}:{c.split('.')[1]}</setSpec>"
+        for c in paper.categories
+        if "." in c
+    )
+    versions = "".join(
+        f'<version version="v{n}"><date>{format_datetime(paper.published, usegmt=True)}'
+        f"</date><size>100kb</size><source_type>D</source_type></version>\n"
+        for n in range(1, paper.version + 1)
+    )
+    optional = "".join(
+        f"<{tag}>{escape(value)}</{tag}>\n"
+        for tag, value in (
+            ("comments", paper.comment), ("journal-ref", paper.journal_ref), ("doi", paper.doi),
+        )
+        if value is not None
+    )  # fmt: skip
+    return (
+        f"<record><header><identifier>oai:arXiv.org:{paper.base_id}</identifier>"
+        f"<datestamp>{datestamp(paper, holidays)}</datestamp>{sets}</header>\n"
+        '<metadata><arXivRaw xmlns="http://arxiv.org/OAI/arXivRaw/">\n'
+        f"<id>{paper.base_id}</id>\n<submitter>{escape(paper.authors[0])}</submitter>\n"
+        f"{versions}<title>{escape(paper.title)}</title>\n"
+        f"<authors>{escape(_authors_line(paper.authors))}</authors>\n"
+        f"<categories>{escape(' '.join(paper.categories))}</categories>\n{optional}"
+        f"<license>http://creativecommons.org/licenses/by/4.0/</license>\n"
+        f"<abstract>{escape(paper.abstract)}</abstract>\n"
+        "</arXivRaw></metadata></record>\n"
+    )
+
+
+def _authors_line(authors: list[str]) -> str:
+    """arXivRaw's one line: ``A, B and C``."""
+    return authors[0] if len(authors) == 1 else f"{', '.join(authors[:-1])} and {authors[-1]}"
+
+
+def rss_feed(listing: Listing, categories: list[str], now: datetime) -> bytes:
+    """arXiv's RSS 2.0 feed of a listing (no items on a day without an announcement)."""
+    day = listing.day or now.astimezone(EASTERN).date()
+    stamp = format_datetime(datetime.combine(day, time_of_day(0), EASTERN))
+    items = "".join(
+        "<item>"
+        f"<title>{escape(paper.title)}</title>"
+        f"<link>https://arxiv.org/abs/{paper.base_id}</link>"
+        f"<description>arXiv:{paper.arxiv_id} Announce Type: {kind} \n"
+        f"Abstract: {escape(paper.abstract)}</description>"
+        f'<guid isPermaLink="false">oai:arXiv.org:{paper.arxiv_id}</guid>'
+        + "".join(f"<category>{escape(c)}</category>" for c in paper.categories)
+        + f"<pubDate>{stamp}</pubDate>"
+        f"<arxiv:announce_type>{kind}</arxiv:announce_type>"
+        "<dc:rights>http://creativecommons.org/licenses/by/4.0/</dc:rights>"
+        f"<dc:creator>{escape(', '.join(paper.authors))}</dc:creator>"
+        "</item>\n"
+        for paper, kind in listing.items
+    )
+    name = "+".join(categories)
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<rss xmlns:arxiv="http://arxiv.org/schemas/atom"'
+        ' xmlns:dc="http://purl.org/dc/elements/1.1/"'
+        ' xmlns:atom="http://www.w3.org/2005/Atom" version="2.0">\n'
+        f"<channel><title>{escape(', '.join(categories))} updates on arXiv.org</title>"
+        f"<link>http://rss.arxiv.org/rss/{name}</link>"
+        f"<description>{escape(', '.join(categories))} updates</description>"
+        "<language>en-us</language>"
+        f"<pubDate>{stamp}</pubDate>"
+        "<skipDays><day>Saturday</day><day>Sunday</day></skipDays>\n"
+        f"{items}</channel>\n</rss>\n"
+    ).encode()
 
 
 def atom_feed(papers: list[FeedPaper], total: int, start: int, per_page: int, query: str) -> bytes:

@@ -118,12 +118,18 @@ def test_two_runs_at_once_share_the_cache_safely(site: Site) -> None:
 def test_an_arxiv_outage_never_replaces_a_post(site: Site) -> None:
     site.digest("build", "--date", corpus.DAY)
     before = site.post().read_bytes()
-    site.arxiv.faults = [Reply(503, b"down", "text/plain")] * 4
+    site.write_config(arxiv={"wait_budget_seconds": 0.5})
+    site.arxiv.faults = [Reply(503, b"down", "text/plain")] * 100
+    site.arxiv.oai_faults = [Reply(503, b"down", "text/plain")] * 100
 
     run = site.digest("build", "--date", corpus.DAY)
 
     assert run.status == 1
-    assert "Error: arXiv API: HTTP 503; try again later" in run.stderr
+    last = run.stderr.strip().splitlines()[-1]
+    assert last.startswith("Error: arXiv API: HTTP 503, and waiting")
+    assert (
+        "budget (arxiv.wait_budget_seconds); try again later; then arXiv OAI-PMH: HTTP 503" in last
+    )
     assert site.post().read_bytes() == before
 
 

@@ -8,10 +8,13 @@ import pytest
 
 from arxiv_digest.config import ArxivSettings
 from arxiv_digest.errors import FetchError
-from arxiv_digest.fetch import ArxivSource
+from arxiv_digest.fetch import ArxivServices, PaperSource
+from arxiv_digest.models import Paper
+from arxiv_digest.patience import Patience, WaitBudgetSpent
 from tests import corpus
 from tests.conftest import SHARED
-from tests.standins import ArxivStandIn, Reply, running
+from tests.standins import ArxivStandIn, FeedPaper, Reply, running
+from tests.test_unreachable import closed_port
 
 RECORDINGS = SHARED / "fixtures" / "arxiv"
 needs_recordings = pytest.mark.skipif(
@@ -27,12 +30,29 @@ def arxiv() -> Iterator[ArxivStandIn]:
         yield stand_in
 
 
-def source_for(arxiv: ArxivStandIn, sleeps: list[float], **settings: object) -> ArxivSource:
+def services_for(
+    arxiv: ArxivStandIn,
+    sleeps: list[float],
+    said: list[str] | None = None,
+    first_wait_seconds: float | None = None,
+    **settings: object,
+) -> ArxivServices:
     values: dict[str, object] = {
-        "api_url": f"{arxiv.url}/api/query", "delay_seconds": 0.01, "timeout_seconds": 2,
+        "api_url": f"{arxiv.url}/api/query", "oai_url": f"{arxiv.url}/oai",
+        "rss_url": f"{arxiv.url}/rss", "delay_seconds": 0.01, "timeout_seconds": 2,
     }  # fmt: skip
     values.update(settings)
-    return ArxivSource(ArxivSettings.model_validate(values), sleep=sleeps.append)
+    return ArxivServices(
+        ArxivSettings.model_validate(values),
+        said.append if said is not None else (lambda line: None),
+        sleep=sleeps.append,
+        jitter=lambda: 1.0,  # the longest wait of each backoff step
+        first_wait_seconds=first_wait_seconds,
+    )
+
+
+def source_for(arxiv: ArxivStandIn, sleeps: list[float], **settings: object) -> PaperSource:
+    return services_for(arxiv, sleeps, **settings).api()
 
 
 def recorded(name: str, status: int = 200) -> Reply:
@@ -41,13 +61,15 @@ def recorded(name: str, status: int = 200) -> Reply:
 
 @needs_recordings
 def test_error_entry_becomes_the_message_and_is_not_retried(arxiv: ArxivStandIn) -> None:
-    arxiv.faults = [recorded("error-incorrect-id-format.xml", status=400)]
+    # A refusal is the same every time it is asked: once for the query, once for its reason
+    # (`arxiv` keeps only the status).
+    arxiv.faults = [recorded("error-incorrect-id-format.xml", status=400)] * 2
 
     with pytest.raises(
         FetchError, match=r"the query was refused: incorrect id format for abc \(HTTP 400\)"
     ):
         source_for(arxiv, []).fetch_submitted(START, END)
-    assert len(arxiv.queries) == 1
+    assert len(arxiv.queries) == 2
 
 
 @needs_recordings
@@ -97,6 +119,17 @@ def test_server_errors_are_retried_with_backoff(arxiv: ArxivStandIn) -> None:
     assert sleeps == [0.02, 0.04]
 
 
+def test_backoff_waits_are_jittered_in_the_upper_half() -> None:
+    waits: list[float] = []
+    patience = Patience(
+        "arXiv API", budget_seconds=600, first_wait_seconds=8, say=lambda line: None,
+        sleep=waits.append, jitter=iter([0.0, 0.5, 0.999]).__next__,
+    )  # fmt: skip
+    for _ in range(3):
+        patience.wait("rate-limiting (HTTP 429)")
+    assert waits == [4.0, 12.0, pytest.approx(31.984)]
+
+
 def test_a_failed_page_resumes_where_it_stopped(arxiv: ArxivStandIn) -> None:
     arxiv.faults_at_start[2] = [Reply(503, b"busy", "text/plain")]
 
@@ -108,12 +141,110 @@ def test_a_failed_page_resumes_where_it_stopped(arxiv: ArxivStandIn) -> None:
     assert [query["start"] for query in arxiv.queries] == ["0", "2", "2", "4"]
 
 
-def test_persistent_rate_limit_fails_clearly(arxiv: ArxivStandIn) -> None:
-    arxiv.faults = [Reply(429, b"slow down", "text/plain")] * 4
+def test_a_429_storm_of_minutes_is_waited_out_within_the_budget(arxiv: ArxivStandIn) -> None:
+    arxiv.faults = [Reply(429, b"Rate exceeded.", "text/plain")] * 7
+    sleeps: list[float] = []
+    said: list[str] = []
 
-    with pytest.raises(FetchError, match=r"HTTP 429; try again later .* after 4 attempts"):
-        source_for(arxiv, [], num_retries=3).fetch_submitted(START, END)
-    assert len(arxiv.queries) == 4
+    source = services_for(arxiv, sleeps, said, first_wait_seconds=6).api()
+    papers = source.fetch_submitted(START, END)
+
+    assert len(papers) == 4
+    assert sleeps == [6, 12, 24, 48, 96, 120, 120]  # 7.1 minutes
+    assert said[1] == "arXiv API: rate-limiting (HTTP 429); waiting 12 s, 0.3 of 10 minutes used"
+    assert said[-1] == "arXiv API: rate-limiting (HTTP 429); waiting 120 s, 7.1 of 10 minutes used"
+    assert source.requests_made == len(arxiv.queries) == 8
+
+
+def test_a_storm_longer_than_the_budget_fails_clearly(arxiv: ArxivStandIn) -> None:
+    arxiv.faults = [Reply(429, b"Rate exceeded.", "text/plain")] * 20
+    sleeps: list[float] = []
+
+    source = services_for(arxiv, sleeps, first_wait_seconds=6, source="api").papers()
+    with pytest.raises(WaitBudgetSpent) as failure:
+        source.fetch_submitted(START, END)
+
+    assert sum(sleeps) == 546 and len(arxiv.queries) == 9
+    assert str(failure.value) == (
+        "arXiv API: rate-limiting (HTTP 429), and waiting 120 s more would pass the 10-minute"
+        " budget (arxiv.wait_budget_seconds); try again later"
+    )
+
+
+def test_retry_after_is_honoured(arxiv: ArxivStandIn) -> None:
+    arxiv.oai_faults = [Reply(503, b"", "text/plain", headers={"Retry-After": "37"})]
+    sleeps: list[float] = []
+    said: list[str] = []
+
+    papers = services_for(arxiv, sleeps, said).oai_pmh().fetch_submitted(START, END)
+
+    assert len(by_id(papers)) == 4
+    assert sleeps == [37.0]
+    assert said == [
+        "arXiv OAI-PMH: HTTP 503; waiting 37 s as asked (Retry-After), 0.6 of 10 minutes used"
+    ]
+
+
+def by_id(papers: list[Paper]) -> dict[str, Paper]:
+    return {paper.arxiv_id: paper for paper in papers}
+
+
+def test_oai_pmh_gives_the_same_papers_as_the_api(arxiv: ArxivStandIn) -> None:
+    arxiv.papers.append(  # a paper with an affiliation and three authors
+        FeedPaper(
+            arxiv_id="2602.20007v3", title="Three  versions", authors=["A One", "B Two", "C Three"],
+            categories=["cs.CL", "eess.AS"], abstract="An abstract\n that wraps.",
+            published=corpus.at("2026-02-12T12:00:00"), comment="5 pages", doi="10.1/x",
+        )
+    )  # fmt: skip
+    arxiv.oai_page_size = 2  # five records in cs:cs:SD, three in eess:eess:AS: tokens on both
+
+    from_api = services_for(arxiv, []).api().fetch_submitted(START, END)
+    from_oai = services_for(arxiv, []).oai_pmh().fetch_submitted(START, END)
+
+    assert sorted(by_id(from_api)) == [
+        "2602.20001v1", "2602.20003v1", "2602.20004v2", "2602.20005v1", "2602.20007v3",
+    ]  # fmt: skip
+    assert by_id(from_oai) == by_id(from_api)  # cross-lists (2602.20001, 2602.20007) included
+    harvests = [query for query in arxiv.oai_queries if "set" in query]
+    assert [query["set"] for query in harvests] == ["cs:cs:SD", "eess:eess:AS"]
+    assert {query["from"] for query in harvests} == {"2026-02-11"}
+    assert sum("resumptionToken" in query for query in arxiv.oai_queries) >= 2
+
+
+def test_an_expired_resumption_token_starts_the_set_again(arxiv: ArxivStandIn) -> None:
+    arxiv.oai_page_size = 1
+    arxiv.expired_tokens = {"cs:cs:SD|2026-02-11|2"}
+
+    papers = services_for(arxiv, []).oai_pmh().fetch_submitted(START, END)
+
+    assert sorted(by_id(papers)) == [
+        "2602.20001v1", "2602.20003v1", "2602.20004v2", "2602.20005v1",
+    ]  # fmt: skip
+
+
+def test_a_dead_api_is_replaced_by_oai_pmh(arxiv: ArxivStandIn) -> None:
+    said: list[str] = []
+    services = services_for(arxiv, [], said, api_url=f"http://127.0.0.1:{closed_port()}/api/query")
+    source = services.papers()
+
+    papers = source.fetch_submitted(START, END)
+
+    assert len(by_id(papers)) == 4 and source.served_by == "arXiv OAI-PMH"
+    assert said[-1].startswith("arXiv API: cannot reach 127.0.0.1:")
+    assert said[-1].endswith("or arxiv.api_url; asking arXiv OAI-PMH instead")
+    assert arxiv.queries == []
+
+
+def test_an_api_storm_past_its_budget_is_served_by_oai_pmh(arxiv: ArxivStandIn) -> None:
+    arxiv.faults = [Reply(429, b"Rate exceeded.", "text/plain")] * 20
+    sleeps: list[float] = []
+
+    source = services_for(arxiv, sleeps, first_wait_seconds=6).papers()
+    papers = source.fetch_submitted(START, END)
+
+    assert len(by_id(papers)) == 4 and source.served_by == "arXiv OAI-PMH"
+    assert sum(sleeps) == 546  # the API's budget, and no more
 
 
 def test_blank_and_hollow_first_pages_are_asked_again(arxiv: ArxivStandIn) -> None:

@@ -152,8 +152,8 @@ def test_corrupt_json_and_a_newer_schema_are_refused(tmp_path: Path) -> None:
     with pytest.raises(RecordError, match=r"line \d+, column \d+: invalid JSON"):
         read_record(bench.record_path())
 
-    bench.record_path().write_text(text.replace('"schema": 1', '"schema": 2'), encoding="utf-8")
-    with pytest.raises(BadInputError, match="schema 2, written by a newer arxiv-digest"):
+    bench.record_path().write_text(text.replace('"schema": 2', '"schema": 3'), encoding="utf-8")
+    with pytest.raises(BadInputError, match="schema 3, written by a newer arxiv-digest"):
         read_record(bench.record_path())
 
 

@@ -239,7 +239,7 @@ def test_a_30_day_backfill_makes_one_request_per_result_page(site: Site) -> None
     report = json.loads((site.root / "report.json").read_text(encoding="utf-8"))
     assert [day["date"] for day in report["days"]][:2] == ["2026-03-01", "2026-03-02"]
     assert sum(day["shown"] for day in report["days"]) == len(in_span)
-    assert report["total"]["arxiv_requests"] == len(site.arxiv.queries)
+    assert report["total"]["arxiv_requests"] == len(site.arxiv.queries) + site.arxiv.rss_requests
 
 
 def test_run_report_as_json_and_github_step_summary(site: Site, tmp_path: Path) -> None:
@@ -267,7 +267,14 @@ def test_run_report_as_json_and_github_step_summary(site: Site, tmp_path: Path) 
     assert day["missing"] == [
         {"arxiv_id": "2602.20003v1", "task": "analysis", "reason": "PDF download failed: HTTP 404"}
     ]
-    assert monday["in_window"] == 0 and monday["flags"] == ["empty window on a weekday"]
+    # Monday's window is empty because arXiv has not announced it yet: nothing to flag.
+    assert monday["in_window"] == 0 and monday["flags"] == [] and not monday["settled"]
+    assert report["announcement"] == {
+        "listing": None,
+        "announced": 0,
+        "late": 0,
+        "not_recorded": [],
+    }
     assert report["total"]["model_requests"] == 11
     by_task = report["total"]["by_task"]
     assert {task: usage["model_requests"] for task, usage in by_task.items()} == {
@@ -280,7 +287,8 @@ def test_run_report_as_json_and_github_step_summary(site: Site, tmp_path: Path) 
     assert "| triage | 4 |" in markdown
     assert "By task: translation 4 requests" in run.stderr
     assert (
-        "| 2026-02-16 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | $0.0000 | empty window on a weekday |"
+        "| 2026-02-16 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | 0 | $0.0000 | no | arXiv API |  |"
         in markdown
     )
-    assert "check: empty window on a weekday" in run.stderr
+    assert "arXiv made no announcement today" in markdown
+    assert "arXiv made no announcement today" in run.stderr

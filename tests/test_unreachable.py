@@ -4,6 +4,7 @@ in seconds, and a model endpoint that never answered stops the run before it wri
 from __future__ import annotations
 
 import itertools
+import json
 import socket
 import ssl
 import time
@@ -64,20 +65,29 @@ def test_a_model_endpoint_that_never_answers_stops_the_run_with_nothing_written(
     assert not (site.root / "_records").exists() and not (site.root / "_posts").exists()
 
 
-def test_an_arxiv_host_that_cannot_be_reached_is_named_in_seconds(site: Site) -> None:
+def test_without_network_every_arxiv_host_is_named_in_seconds(site: Site) -> None:
     port = closed_port()
-    site.write_config(arxiv={"api_url": f"http://127.0.0.1:{port}/api/query"})
+    site.write_config(
+        arxiv={
+            "api_url": f"http://127.0.0.1:{port}/api/query",
+            "oai_url": f"http://127.0.0.1:{port}/oai",
+            "rss_url": f"http://127.0.0.1:{port}/rss",
+        }
+    )
 
     started = time.monotonic()
     run = site.digest("build", "--date", corpus.DAY)
 
     assert run.status == 1
+    assert f"arXiv RSS: cannot reach 127.0.0.1:{port}" in run.stderr
+    refused = f"cannot reach 127.0.0.1:{port}: the connection was refused; check the network, a proxy (HTTPS_PROXY)"
     assert run.stderr.strip().splitlines()[-1] == (
-        f"Error: arXiv API: cannot reach 127.0.0.1:{port}: the connection was refused; check the"
-        " network, a proxy (HTTPS_PROXY), or arxiv.api_url"
+        f"Error: arXiv API: {refused}, or arxiv.api_url; then arXiv OAI-PMH: {refused},"
+        " or arxiv.oai_url"
     )
     assert time.monotonic() - started < 10
     assert site.model.calls == []
+    assert not (site.root / "_records").exists()
 
 
 def test_a_base_url_that_is_not_a_url_is_refused_at_load(site: Site) -> None:
@@ -85,3 +95,18 @@ def test_a_base_url_that_is_not_a_url_is_refused_at_load(site: Site) -> None:
     run = site.digest("build", "--date", corpus.DAY)
     assert run.status == 2
     assert "llm.base_url: must be an http(s) URL of an OpenAI-compatible API" in run.stderr
+
+
+def test_a_dead_api_is_replaced_by_oai_pmh_and_the_report_says_so(site: Site) -> None:
+    port = closed_port()
+    site.write_config(arxiv={"api_url": f"http://127.0.0.1:{port}/api/query"})
+
+    run = site.digest("build", "--date", corpus.DAY, "--report", "report.json")
+
+    assert run.status == 0, run.stderr
+    assert "asking arXiv OAI-PMH instead" in run.stderr
+    assert f"{corpus.DAY}: 4 in window, 4 new, 4 shown, 4 complete" in run.stderr
+    assert "via arXiv OAI-PMH" in run.stderr
+    report = json.loads((site.root / "report.json").read_text(encoding="utf-8"))
+    assert [day["source"] for day in report["days"]] == ["arXiv OAI-PMH"]
+    assert site.arxiv.queries == [] and site.arxiv.oai_queries

@@ -6,18 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 import jinja2
 
 from arxiv_digest import jekyll
+from arxiv_digest.announce import Announcement, is_settled
+from arxiv_digest.audit import Audit, audit, missing_from
 from arxiv_digest.config import Config
 from arxiv_digest.enrich import Enricher, Estimate, Need, Outcome, Progress, Tracker, plan
-from arxiv_digest.errors import BadInputError
+from arxiv_digest.errors import BadInputError, FetchError
 from arxiv_digest.execute import Executor
 from arxiv_digest.links import find_links
 from arxiv_digest.models import Answer, Gap, Paper, Window
@@ -37,12 +39,21 @@ from arxiv_digest.report import DayReport, RunReport, plural
 from arxiv_digest.select import Selection, select
 from arxiv_digest.store import Store
 from arxiv_digest.tasks import TASKS, TRIAGE, AnswerRules, Task, in_task_order
-from arxiv_digest.window import window_for
+from arxiv_digest.window import day_of, window_for
 from arxiv_digest.write import check_writable, write_atomically
 
 if TYPE_CHECKING:  # the real sources import the arXiv client and httpx2, which take time
     from arxiv_digest.fetch import PaperSource
     from arxiv_digest.pdfsource import TextSource
+
+
+class AnnouncementSource(Protocol):
+    """Where today's listing comes from (arXiv's RSS feed)."""
+
+    @property
+    def requests_made(self) -> int: ...
+
+    def latest(self) -> Announcement: ...
 
 
 @dataclass
@@ -53,6 +64,8 @@ class Services:
     executor: Executor
     texts: TextSource
     store: Store
+    announcements: AnnouncementSource | None = None
+    """None: no listing is read, and no window is settled."""
 
 
 @dataclass(frozen=True)
@@ -107,24 +120,33 @@ async def build(
     started = time.monotonic()
     check_writable(config.output.records_dir, "output.records_dir")
     check_writable(config.output.posts_dir, "output.posts_dir")
-    windows = [
-        window_for(day, config.window.anchor_time, config.window.zone) for day in sorted(set(days))
-    ]
-    previous = {window.day: _previous_record(config, window.day) for window in windows}
-    span_start = min(window.start for window in windows)
-    span_end = max(window.end for window in windows)
+    announcement = await asyncio.to_thread(_latest_announcement, services, progress)
+    windows = {day: _window(config, day) for day in sorted(set(days))}
+    previous = {day: _previous_record(config, day) for day in windows}
+    span_start = min(window.start for window in windows.values())
+    span_end = max(window.end for window in windows.values())
     progress(
         f"Fetching arXiv {', '.join(config.arxiv.categories)} submitted"
         f" {span_start:%Y-%m-%d %H:%M} — {span_end:%Y-%m-%d %H:%M} ({config.window.timezone})"
     )
     papers = await asyncio.to_thread(services.source.fetch_submitted, span_start, span_end)
+    served_by = services.source.served_by
+    findings = await asyncio.to_thread(
+        _audit, announcement, papers, set(windows), config, services.source
+    )
+    for day, late in findings.late.items():
+        progress(f"{day}: {plural(len(late), 'paper')} announced late joins the day")
+        if day not in windows:
+            windows[day] = _window(config, day)
+            previous[day] = _previous_record(config, day)
+        papers += late
     selections = {
-        window.day: _select(papers, window, config, previous[window.day]) for window in windows
+        day: _select(papers, window, config, previous[day]) for day, window in windows.items()
     }
-    for window in windows:
-        selection = selections[window.day]
+    for day in windows:
+        selection = selections[day]
         progress(
-            f"{window.day}: {plural(selection.in_window, 'paper')} in the window,"
+            f"{day}: {plural(selection.in_window, 'paper')} in the window,"
             f" {len(selection.shown)} to show ({len(selection.new)} new)"
         )
 
@@ -164,25 +186,77 @@ async def build(
             f"not asked: --max-requests {options.max_requests} was reached; run again to continue",
         )
 
-    report = RunReport()
-    for window in windows:
-        selection = selections[window.day]
-        record = assemble(
-            window, config, selection, previous[window.day], outcomes, enricher.texts_read
-        )
+    # Nothing newly settles while an announced paper is nowhere to be found: the next run asks again.
+    settles = None if findings.unreturned else announcement
+    report = RunReport(announcement=announcement, audit=findings)
+    for day, window in sorted(windows.items()):
+        selection = selections[day]
+        before = previous[day]
+        settled = (before is not None and before.settled) or is_settled(window.end, settles)
+        record = assemble(window, config, selection, before, outcomes, enricher.texts_read, settled)
         # The record first: the post is a view of it, and never the other way round.
         write_record(config.output.records_dir, record)
         path, changed = write_post(record, config, templates)
         if path is None:
             progress(f"{window.day}: no papers to show; only the record is written")
         usage = enricher.stats.usage(paper.arxiv_id for paper in selection.shown)
-        report.days.append(DayReport.of(record, len(selection.new), usage, path, changed, tasks))
+        report.days.append(
+            DayReport.of(record, len(selection.new), usage, path, changed, tasks, served_by)
+        )
     report.by_task = {task.name: enricher.stats.usage(task=task.name) for task in tasks}
-    report.arxiv_requests = services.source.requests_made
+    report.arxiv_requests = services.source.requests_made + (
+        services.announcements.requests_made if services.announcements else 0
+    )
     report.pdf_downloads = services.texts.downloads
     report.peak_concurrent_requests = services.executor.peak_in_flight
     report.elapsed_seconds = time.monotonic() - started
     return report
+
+
+def _window(config: Config, day: date) -> Window:
+    return window_for(day, config.window.anchor_time, config.window.zone)
+
+
+def _latest_announcement(services: Services, progress: Progress) -> Announcement | None:
+    """Today's listing; None (and a line saying so) when it cannot be read, which only
+    leaves tonight's windows unsettled."""
+    if services.announcements is None:
+        return None
+    try:
+        announcement = services.announcements.latest()
+    except FetchError as error:
+        progress(f"{error}; no window is settled tonight")
+        return None
+    if announcement.listing_day is None:
+        progress("arXiv made no announcement today")
+    else:
+        progress(
+            f"arXiv announced the listing of {announcement.listing_day:%a %d %b %Y}"
+            f" ({plural(len(announcement.papers), 'paper')} in the feed)"
+        )
+    return announcement
+
+
+def _audit(
+    announcement: Announcement | None,
+    papers: Sequence[Paper],
+    built: Collection[date],
+    config: Config,
+    source: PaperSource,
+) -> Audit:
+    """Today's announced papers that the fetch missed, looked up by id and placed."""
+    missing = missing_from(announcement, config.arxiv.categories, papers)
+    found = source.fetch_by_id([listed.base_id for listed in missing]) if missing else []
+    return audit(
+        announcement,
+        config.arxiv.categories,
+        missing,
+        found,
+        built,
+        day_of=lambda moment: day_of(moment, config.window.anchor_time, config.window.zone),
+        record_of=lambda day: _previous_record(config, day),
+        served_by=source.served_by,
+    )
 
 
 def _within(
@@ -272,6 +346,7 @@ def assemble(
     previous: DayRecord | None,
     outcomes: Mapping[tuple[str, str], Outcome],
     texts_read: Mapping[str, str],
+    settled: bool = False,
 ) -> DayRecord:
     """The day's new record: what it shows with every answer, gap and link, and what it does not.
 
@@ -308,6 +383,7 @@ def assemble(
         in_window=selection.in_window,
         papers=tuple(papers),
         not_shown=tuple(NotShown(paper=paper, reason=why) for paper, why in selection.not_shown),
+        settled=settled,
         imported_from=previous.imported_from if previous else None,
     )
 
@@ -376,7 +452,7 @@ def build_site(
     """Build the days with the real arXiv, PDF host and model of `config`."""
     # Imported here: the SDKs take most of a second, which `render` and `preview` need not pay.
     from arxiv_digest.execute import PacedExecutor
-    from arxiv_digest.fetch import ArxivSource
+    from arxiv_digest.fetch import ArxivServices
     from arxiv_digest.llm import OpenAIChatModel
     from arxiv_digest.pdfsource import HttpPdfSource
 
@@ -384,12 +460,14 @@ def build_site(
         model = OpenAIChatModel(config.llm, api_key)
         texts = HttpPdfSource(config.arxiv.pdf_url, config.pdf)
         store = Store.open(config.cache.path)
+        arxiv = ArxivServices(config.arxiv, progress)
         try:
             services = Services(
-                source=ArxivSource(config.arxiv),
+                source=arxiv.papers(),
                 executor=PacedExecutor(model, config.llm),
                 texts=texts,
                 store=store,
+                announcements=arxiv.rss(),
             )
             return await build(days, config, services, progress, options)
         finally:

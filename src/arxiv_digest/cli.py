@@ -30,7 +30,8 @@ from arxiv_digest.errors import (
     BadInputError,
     DigestError,
 )
-from arxiv_digest.window import DEFAULT_REFRESH_DAYS, FIRST_ARXIV_DAY, with_refresh
+from arxiv_digest.record import unsettled_days
+from arxiv_digest.window import FIRST_ARXIV_DAY, UNSETTLED_CEILING_DAYS, with_refresh
 from arxiv_digest.write import write_atomically
 
 if TYPE_CHECKING:
@@ -38,6 +39,22 @@ if TYPE_CHECKING:
     from arxiv_digest.report import RunReport
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Unsettled:
+    """`--refresh` without N: the unsettled windows before the date."""
+
+
+UNSETTLED = Unsettled()
+
+
+class _RefreshDays(click.ParamType[Any]):
+    name = "N"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if value is UNSETTLED:
+            return value
+        return click.IntRange(0, 60).convert(value, param, ctx)
 
 
 class _Redactor:
@@ -155,13 +172,13 @@ Exit statuses:
 @click.option(
     "--refresh",
     "refresh_days",
-    type=click.IntRange(0, 60),
+    type=_RefreshDays(),
     is_flag=False,
-    flag_value=DEFAULT_REFRESH_DAYS,
+    flag_value=UNSETTLED,
     default=None,
     metavar="[N]",
-    help=f"Also rebuild the N windows before the date, for papers announced late"
-    f" (default N: {DEFAULT_REFRESH_DAYS}).",
+    help="Also rebuild the windows before the date that arXiv has not announced in full"
+    f" (unsettled ones, up to {UNSETTLED_CEILING_DAYS} back); with N, the N windows before it.",
 )
 @click.option(
     "--yes",
@@ -188,7 +205,7 @@ def build(
     dates: tuple[str, ...],
     first: str | None,
     last: str | None,
-    refresh_days: int | None,
+    refresh_days: int | Unsettled | None,
     assume_yes: bool,
     max_requests: int | None,
     report_path: Path | None,
@@ -196,7 +213,7 @@ def build(
 ) -> None:
     """Fetch, translate, analyse and write the posts of one or more days."""
     config = load_config(config_path)
-    days = _days(dates, first, last, refresh_days, _today(config))
+    days = _days(dates, first, last, refresh_days, _today(config), config.output.records_dir)
     api_key = os.environ.get("OPENAI_API_KEY", "").strip()
     if not api_key:
         raise BadInputError(
@@ -283,8 +300,9 @@ def _days(
     dates: tuple[str, ...],
     first: str | None,
     last: str | None,
-    refresh_days: int | None,
+    refresh_days: int | Unsettled | None,
     today: date,
+    records_dir: Path,
 ) -> list[date]:
     chosen = {_parse_day(text, "--date", today) for text in dates}
     if first is not None or last is not None:
@@ -295,7 +313,12 @@ def _days(
         if end < start:
             raise BadInputError(f"--from {start} is after --to {end}; swap them")
         chosen.update(start + timedelta(days=n) for n in range((end - start).days + 1))
-    return with_refresh(chosen or {today}, refresh_days or 0)
+    chosen = chosen or {today}
+    if isinstance(refresh_days, Unsettled):
+        for day in list(chosen):
+            chosen.update(unsettled_days(records_dir, day, UNSETTLED_CEILING_DAYS))
+        return sorted(chosen)
+    return with_refresh(chosen, refresh_days or 0)
 
 
 def _parse_day(text: str, option: str, today: date) -> date:
@@ -341,7 +364,11 @@ def render(dates: tuple[str, ...], first: str | None, last: str | None, config_p
     from arxiv_digest.build import render_records
 
     config = load_config(config_path)
-    chosen = _days(dates, first, last, None, _today(config)) if dates or first or last else None
+    chosen = (
+        _days(dates, first, last, None, _today(config), config.output.records_dir)
+        if dates or first or last
+        else None
+    )
     result = render_records(chosen, config)
     for path in result.written:
         click.echo(str(path))

@@ -10,7 +10,7 @@ import difflib
 import re
 from datetime import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -31,6 +31,8 @@ from arxiv_digest.errors import ConfigError
 _KEY_HINTS = {
     "api_key": "the key is read from the OPENAI_API_KEY environment variable, never from a file",
     "openai_api_key": "the key is read from the OPENAI_API_KEY environment variable",
+    "num_retries": "retired: a run now waits out arXiv within arxiv.wait_budget_seconds"
+    " (default 600); delete this key",
 }
 
 
@@ -55,12 +57,17 @@ class _Section(BaseModel):
 
 class ArxivSettings(_Section):
     categories: Annotated[Strings, Field(min_length=1)] = ["cs.SD", "eess.AS"]
+    source: Literal["api", "oai-pmh", "auto"] = "auto"
+    """Where papers come from: the API, OAI-PMH, or the API with OAI-PMH behind it."""
     api_url: str = "https://export.arxiv.org/api/query"
+    oai_url: str = "https://oaipmh.arxiv.org/oai"
+    rss_url: str = "https://rss.arxiv.org/rss"
     pdf_url: str = "https://arxiv.org/pdf/{id}"
     page_size: Annotated[int, Field(ge=1, le=2000)] = 100
     delay_seconds: Annotated[float, Field(ge=0)] = 3.0
     timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
-    num_retries: Annotated[int, Field(ge=0, le=10)] = 3
+    wait_budget_seconds: Annotated[float, Field(ge=0)] = 600.0
+    """How long a run waits out each arXiv service's rate limits and outages, in all."""
 
     @field_validator("categories")
     @classmethod
@@ -78,9 +85,9 @@ class ArxivSettings(_Section):
             raise ValueError("; ".join(problems))
         return categories
 
-    @field_validator("api_url")
+    @field_validator("api_url", "oai_url", "rss_url")
     @classmethod
-    def _api_url_is_http(cls, url: str) -> str:
+    def _url_is_http(cls, url: str) -> str:
         if not url.startswith(("http://", "https://")):
             raise ValueError("must be an http:// or https:// URL")
         return url

@@ -42,14 +42,15 @@ class ConfigError(BadInputError):
 
 
 class FetchError(DigestError):
-    """The arXiv API could not be queried."""
+    """An arXiv service (the API, OAI-PMH, RSS) could not be queried."""
 
-    def __init__(self, message: str, *, url: str | None = None, attempts: int = 0) -> None:
+    def __init__(
+        self, message: str, *, service: str | None = "arXiv API", url: str | None = None
+    ) -> None:
+        self.service = service
         self.url = url
-        self.attempts = attempts
         where = f" ({url})" if url else ""
-        tries = f" after {attempts} attempts" if attempts > 1 else ""
-        super().__init__(f"arXiv API: {message}{where}{tries}")
+        super().__init__(f"{service}: {message}{where}" if service else f"{message}{where}")
 
 
 class ModelError(DigestError):

@@ -1,17 +1,23 @@
-"""Fetch stage: every paper first submitted in a time range, from the arXiv API.
+"""Fetch stage: every paper first submitted in a time range, from the arXiv API, OAI-PMH, or
+the API with OAI-PMH behind it (`arxiv.source`).
 
-The `arxiv` package does the query encoding, paging, Atom parsing and the
-spacing between requests. Around it this module adds what a nightly job needs
-and the package leaves out: a request timeout, retries with backoff that resume
-at the page that failed, the API's error entries turned into messages, and an
-empty first page that is asked again rather than taken for a quiet day.
+The `arxiv` package does the API's query encoding, paging, Atom parsing and the spacing
+between requests, through its public interface only. Around it this module adds what a
+nightly job needs and the package leaves out: a deadline on every page, waits within the
+run's budget that resume at the page that failed, the API's error entries turned into
+messages, and an empty first page checked rather than taken for a quiet day.
 """
 
 from __future__ import annotations
 
 import logging
+import math
+import queue
+import random
+import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -19,38 +25,20 @@ import arxiv
 import requests
 from lxml import etree
 
+from arxiv_digest.announce import RSS, RssSource
+from arxiv_digest.arxivhttp import RETRYABLE_STATUS, Attempts, HttpGetter, status_problem
 from arxiv_digest.config import ArxivSettings
 from arxiv_digest.errors import FetchError
 from arxiv_digest.models import Paper, is_arxiv_id
-from arxiv_digest.netfault import connection_cause, host_of
+from arxiv_digest.oaipmh import OAI_PMH, OaiPmhSource
+from arxiv_digest.patience import Patience
 from arxiv_digest.window import api_timestamp
 
 logger = logging.getLogger(__name__)
 
 _ATOM = "{http://www.w3.org/2005/Atom}"
 _OPENSEARCH = "{http://a9.com/-/spec/opensearch/1.1/}"
-_RETRYABLE_STATUS = {429, 500, 502, 503, 504}
-# A host that cannot be reached at all (DNS, refused, TLS, proxy) is tried this many times
-# more, a second apart, so that a night without network ends in seconds, not minutes.
-_UNREACHABLE_RETRIES = 2
-
-
-class _TimeoutSession(requests.Session):
-    """A session that never waits forever and remembers the last response it got."""
-
-    def __init__(self, timeout_seconds: float) -> None:
-        super().__init__()
-        self.timeout_seconds = timeout_seconds
-        self.last_response: requests.Response | None = None
-        self.requests_made = 0
-
-    def request(self, method: str | bytes, url: str | bytes, **kwargs: Any) -> requests.Response:  # type: ignore[override]
-        kwargs.setdefault("timeout", self.timeout_seconds)
-        self.requests_made += 1
-        self.last_response = None
-        response = super().request(method, url, **kwargs)
-        self.last_response = response
-        return response
+API = "arXiv API"
 
 
 def search_query(categories: Iterable[str], start: datetime, end: datetime) -> str:
@@ -65,29 +53,48 @@ class PaperSource(Protocol):
     @property
     def requests_made(self) -> int: ...
 
+    @property
+    def served_by(self) -> str:
+        """The service that answered the last fetch, for the report."""
+        ...
+
     def fetch_submitted(self, start: datetime, end: datetime) -> list[Paper]: ...
 
+    def fetch_by_id(self, base_ids: Sequence[str]) -> list[Paper]:
+        """The papers of these arXiv ids (without version) that the service knows."""
+        ...
 
-class ArxivSource:
-    """The arXiv API, through one shared client, so that the spacing between requests holds for the whole run."""
 
-    def __init__(
-        self, settings: ArxivSettings, *, sleep: Callable[[float], None] = time.sleep
-    ) -> None:
+class _Stalled(Exception):
+    """A page of the API did not come within its deadline."""
+
+
+class ArxivApiSource:
+    """The arXiv API, through one client at a time, so that the spacing between requests holds."""
+
+    served_by = API
+
+    def __init__(self, settings: ArxivSettings, plain: HttpGetter) -> None:
         self.settings = settings
-        self._sleep = sleep
-        self._session = _TimeoutSession(settings.timeout_seconds)
-        # Retries are ours (below), so that they back off and resume at the failed page.
-        self._client = arxiv.Client(
-            page_size=settings.page_size, delay_seconds=settings.delay_seconds, num_retries=0
+        self._plain = plain
+        self._attempts = plain.attempts
+        self._pages_requested = 0
+        self._client = self._new_client()
+
+    def _new_client(self) -> arxiv.Client:
+        # Retries are ours (below), so that they wait within the budget and resume at the
+        # failed page.
+        client = arxiv.Client(
+            page_size=self.settings.page_size,
+            delay_seconds=self.settings.delay_seconds,
+            num_retries=0,
         )
-        self._client.query_url_format = settings.api_url + "?{}"
-        # arxiv 4.x sends with a plain requests.Session and no timeout; give it ours.
-        self._client._session = self._session
+        client.query_url_format = self.settings.api_url + "?{}"
+        return client
 
     @property
     def requests_made(self) -> int:
-        return self._session.requests_made
+        return self._pages_requested + self._plain.requests_made
 
     def fetch_submitted(self, start: datetime, end: datetime) -> list[Paper]:
         """Every paper in the configured categories first submitted in [start, end).
@@ -108,77 +115,205 @@ class ArxivSource:
             if paper.published is not None and start <= paper.published < end
         ]
 
+    def fetch_by_id(self, base_ids: Sequence[str]) -> list[Paper]:
+        search = arxiv.Search(id_list=list(base_ids), max_results=len(base_ids))
+        return _papers(self._all_results(search))
+
     def _all_results(self, search: arxiv.Search) -> list[arxiv.Result]:
         collected: list[arxiv.Result] = []
-        failures = 0
-        unreachable = 0
-        empty_answers = 0
         while True:
+            before = len(collected)
             try:
-                collected.extend(self._client.results(search, offset=len(collected)))
+                try:
+                    collected.extend(self._results_within_deadline(search, offset=before))
+                finally:
+                    got = len(collected) - before
+                    self._pages_requested += max(1, math.ceil(got / self.settings.page_size))
                 if collected:
                     _raise_for_error_entry(collected)
                     return collected
-                # arXiv sometimes answers a good query with a blank body or an empty
-                # feed, and `arxiv` then quietly yields nothing: an empty window is
-                # believed only when a well-formed "no results" comes twice.
-                total = _total_results(self._session.last_response)
+                # arXiv sometimes answers a good query with a blank body or an empty feed,
+                # which `arxiv` takes for no results: an empty window is believed only when
+                # a well-formed feed says it has no results.
+                total = self._total_results(search)
                 if total == 0:
-                    empty_answers += 1
-                    if empty_answers >= 2 or self.settings.num_retries == 0:
-                        return collected
-                    problem = "no results; asking once more to be sure"
-                elif total is None:
-                    problem = "the answer was not a well-formed Atom feed"
-                else:
-                    problem = f"the first page held no entries of {total} announced"
-            except arxiv.HTTPError as error:
-                if error.status not in _RETRYABLE_STATUS:
-                    raise FetchError(self._error_message(error), url=error.url) from None
-                problem = f"HTTP {error.status}"
-            except arxiv.UnexpectedEmptyPageError:
-                problem = "a page came back empty"
-            except requests.Timeout:
-                problem = f"no answer within {self.settings.timeout_seconds:g} s"
-            except requests.RequestException as error:
-                cause = connection_cause(error)
-                if cause is None:
-                    problem = f"connection failed ({type(error).__name__})"
-                else:
-                    # Not the server's load but the way to it: retried briefly, then named.
-                    unreachable += 1
-                    if unreachable > _UNREACHABLE_RETRIES:
-                        raise FetchError(
-                            f"cannot reach {host_of(self.settings.api_url)}: {cause}; check the"
-                            " network, a proxy (HTTPS_PROXY), or arxiv.api_url"
-                        ) from None
-                    logger.warning("arXiv API: %s; trying again in 1 s", cause)
-                    self._sleep(1.0)
-                    continue
-            failures += 1
-            if failures > self.settings.num_retries:
-                raise FetchError(
-                    f"{problem}; try again later", url=self.settings.api_url, attempts=failures
+                    return collected
+                self._attempts.retry_after(
+                    "the answer was not a well-formed Atom feed"
+                    if total is None
+                    else f"the first page held no entries of {total} announced"
                 )
-            backoff_seconds = self.settings.delay_seconds * 2**failures
-            logger.warning("arXiv API: %s; retrying in %.0f s", problem, backoff_seconds)
-            self._sleep(backoff_seconds)
+            except arxiv.HTTPError as error:
+                if error.status not in RETRYABLE_STATUS:
+                    raise FetchError(self._refusal(error), url=error.url) from None
+                self._attempts.retry_after(status_problem(error.status))
+            except arxiv.UnexpectedEmptyPageError:
+                self._attempts.retry_after("a page came back empty")
+            except _Stalled:
+                self._attempts.retry_after(f"no answer within {self.settings.timeout_seconds:g} s")
+                self._client = self._new_client()  # the stalled one is still waiting
+            except requests.RequestException as error:
+                self._attempts.connection_failed(error)
 
-    def _error_message(self, error: arxiv.HTTPError) -> str:
-        response = self._session.last_response
-        detail = _error_entry_text(response.content) if response is not None else None
+    def _results_within_deadline(self, search: arxiv.Search, offset: int) -> Iterator[arxiv.Result]:
+        """`client.results(search, offset)`, with no page taking longer than the timeout.
+
+        arxiv 4.0.2 sends without a timeout and has no public way to set one (upstream,
+        lukasschwab/arxiv.py#213 is open), so the pages are pulled on a daemon thread; a
+        stalled one is left behind, and its socket closes when the run ends.
+        """
+        items: queue.Queue[Any] = queue.Queue()
+        abandoned = threading.Event()
+        done = object()
+        client = self._client
+
+        def pull() -> None:
+            try:
+                for result in client.results(search, offset):
+                    if abandoned.is_set():
+                        return
+                    items.put(result)
+                items.put(done)
+            except Exception as error:  # handed to the caller's thread as it is
+                items.put(error)
+
+        threading.Thread(target=pull, name="arxiv-api", daemon=True).start()
+        deadline_seconds = self.settings.timeout_seconds + self.settings.delay_seconds
+        try:
+            while True:
+                try:
+                    item = items.get(timeout=deadline_seconds)
+                except queue.Empty:
+                    raise _Stalled from None
+                if item is done:
+                    return
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            abandoned.set()
+
+    def _total_results(self, search: arxiv.Search) -> int | None:
+        """The feed's opensearch:totalResults for `search`, None when the answer is not a
+        well-formed feed (asked with one plain request: `arxiv` does not show the feed)."""
+        root = _parse_xml(self._plain.get(self.settings.api_url, _first_result_params(search)))
+        if root is None or root.tag != f"{_ATOM}feed":
+            return None
+        text = (root.findtext(f"{_OPENSEARCH}totalResults") or "").strip()
+        return int(text) if text.isdigit() else None
+
+    def _refusal(self, error: arxiv.HTTPError) -> str:
+        """What the API said when it refused the query (asked again with a plain request:
+        `arxiv` keeps only the status)."""
+        self._plain.requests_made += 1
+        try:
+            response = self._plain.session.get(error.url, timeout=self.settings.timeout_seconds)
+        except requests.RequestException:
+            return f"HTTP {error.status}"
+        detail = _error_entry_text(response.content)
         if detail:
             return f"the query was refused: {detail} (HTTP {error.status})"
         return f"HTTP {error.status}"
 
 
-def _total_results(response: requests.Response | None) -> int | None:
-    """The feed's opensearch:totalResults, or None when the answer is not a well-formed feed."""
-    root = _parse_xml(response.content) if response is not None else None
-    if root is None or root.tag != f"{_ATOM}feed":
-        return None
-    text = (root.findtext(f"{_OPENSEARCH}totalResults") or "").strip()
-    return int(text) if text.isdigit() else None
+class AutoSource:
+    """The API; OAI-PMH for a fetch the API could not serve (its budget spent, its host
+    unreachable, its answer refused)."""
+
+    def __init__(self, api: PaperSource, oai: PaperSource, say: Callable[[str], None]) -> None:
+        self._api = api
+        self._oai = oai
+        self._say = say
+        self.served_by = api.served_by
+
+    @property
+    def requests_made(self) -> int:
+        return self._api.requests_made + self._oai.requests_made
+
+    def fetch_submitted(self, start: datetime, end: datetime) -> list[Paper]:
+        return self._either(lambda source: source.fetch_submitted(start, end))
+
+    def fetch_by_id(self, base_ids: Sequence[str]) -> list[Paper]:
+        return self._either(lambda source: source.fetch_by_id(base_ids))
+
+    def _either(self, fetch: Callable[[PaperSource], list[Paper]]) -> list[Paper]:
+        if self.served_by == self._api.served_by:  # once the API has failed, it is not asked again
+            try:
+                return fetch(self._api)
+            except FetchError as api_error:
+                self._say(f"{api_error}; asking {self._oai.served_by} instead")
+                self.served_by = self._oai.served_by
+                try:
+                    return fetch(self._oai)
+                except FetchError as oai_error:
+                    raise FetchError(f"{api_error}; then {oai_error}", service=None) from None
+        return fetch(self._oai)
+
+
+RSS_WAIT_BUDGET_SECONDS = 60.0
+"""The RSS feed is waited for a minute at most: a night without it only settles nothing."""
+
+
+@dataclass(frozen=True)
+class ArxivServices:
+    """How the arXiv services of one run are reached: each with its own waiting budget."""
+
+    settings: ArxivSettings
+    say: Callable[[str], None]
+    sleep: Callable[[float], None] = time.sleep
+    jitter: Callable[[], float] = random.random
+    first_wait_seconds: float | None = None
+    """The first backoff wait; by default twice the spacing between requests."""
+
+    def getter(self, service: str, url_setting: str, url: str, budget_seconds: float) -> HttpGetter:
+        patience = Patience(
+            service,
+            budget_seconds=budget_seconds,
+            first_wait_seconds=self.first_wait_seconds
+            or max(2 * self.settings.delay_seconds, 0.01),
+            say=self.say,
+            sleep=self.sleep,
+            jitter=self.jitter,
+        )
+        attempts = Attempts(patience, url_setting, url, sleep=self.sleep)
+        return HttpGetter(attempts, self.settings.timeout_seconds)
+
+    def api(self) -> ArxivApiSource:
+        getter = self.getter(
+            API, "arxiv.api_url", self.settings.api_url, self.settings.wait_budget_seconds
+        )
+        return ArxivApiSource(self.settings, getter)
+
+    def oai_pmh(self) -> OaiPmhSource:
+        getter = self.getter(
+            OAI_PMH, "arxiv.oai_url", self.settings.oai_url, self.settings.wait_budget_seconds
+        )
+        return OaiPmhSource(self.settings, getter)
+
+    def rss(self) -> RssSource:
+        budget_seconds = min(self.settings.wait_budget_seconds, RSS_WAIT_BUDGET_SECONDS)
+        getter = self.getter(RSS, "arxiv.rss_url", self.settings.rss_url, budget_seconds)
+        return RssSource(self.settings.rss_url, self.settings.categories, getter)
+
+    def papers(self) -> PaperSource:
+        """The paper source `arxiv.source` names."""
+        if self.settings.source == "api":
+            return self.api()
+        if self.settings.source == "oai-pmh":
+            return self.oai_pmh()
+        return AutoSource(self.api(), self.oai_pmh(), self.say)
+
+
+def _first_result_params(search: arxiv.Search) -> dict[str, str]:
+    """The query string of the search's first result alone (the API's documented parameters)."""
+    return {
+        "search_query": search.query,
+        "id_list": ",".join(search.id_list),
+        "sortBy": search.sort_by.value,
+        "sortOrder": search.sort_order.value,
+        "start": "0",
+        "max_results": "1",
+    }
 
 
 def _error_entry_text(content: bytes) -> str | None:

@@ -17,7 +17,7 @@ import functools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -28,8 +28,10 @@ from arxiv_digest.links import Link
 from arxiv_digest.models import STRICT_FIELDS, Answer, Paper, Window, is_arxiv_id
 from arxiv_digest.write import write_atomically
 
-SCHEMA = 1
-"""The record format this version writes and reads. A newer one is refused, never rewritten."""
+SCHEMA = 2
+"""The record format this version writes. A newer one is refused, never rewritten."""
+READABLE_SCHEMAS = (1, 2)
+"""Schema 1 records lack `settled`, and are read as unsettled."""
 
 # Reasons a paper of the window is not shown: the setting that left it out.
 NOT_SHOWN_CAP = "filter.max_papers"
@@ -83,6 +85,9 @@ class DayRecord:
     papers: tuple[ShownPaper, ...]
     """The shown papers, in the order the day shows them."""
     not_shown: tuple[NotShown, ...] = ()
+    settled: bool = False
+    """Whether arXiv had announced everything submitted in the window when it was fetched;
+    a settled window is not fetched again by `digest build --refresh`."""
     imported_from: str | None = None
     """The post this record was imported from, when another tool built the day."""
 
@@ -135,6 +140,22 @@ def record_paths(records_dir: Path) -> list[tuple[date, Path]]:
         if len(path.stem) == 10:  # YYYY-MM-DD, not a compact ISO form
             found.append((day, path))
     return sorted(found)
+
+
+def unsettled_days(records_dir: Path, day: date, ceiling_days: int) -> list[date]:
+    """The days before `day`, back to `ceiling_days` and not before the first record, whose
+    window is not settled (a day without a record counts as unsettled)."""
+    known = dict(record_paths(records_dir))
+    first = min(known, default=day)
+    days = []
+    for back in range(1, ceiling_days + 1):
+        earlier = day - timedelta(days=back)
+        if earlier < first:
+            break
+        record = read_record(known[earlier]) if earlier in known else None
+        if record is None or not record.settled:
+            days.append(earlier)
+    return sorted(days)
 
 
 def read_records(records_dir: Path) -> Iterator[DayRecord]:
@@ -208,8 +229,8 @@ def json_path(location: tuple[int | str, ...]) -> str:
 
 def _problems(record: DayRecord) -> Iterator[tuple[str, str]]:
     """What pydantic's types cannot say: the values a record must hold to be published."""
-    if record.schema != SCHEMA:
-        yield "$.schema", f"must be {SCHEMA}"
+    if record.schema not in READABLE_SCHEMAS:
+        yield "$.schema", f"must be one of {', '.join(map(str, READABLE_SCHEMAS))}"
     try:
         ZoneInfo(record.window.timezone)
     except (ZoneInfoNotFoundError, ValueError):

@@ -8,6 +8,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+from arxiv_digest.announce import Announcement
+from arxiv_digest.audit import Audit
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.models import Gap, Usage
 from arxiv_digest.record import DayRecord
@@ -30,6 +32,9 @@ class DayReport:
     """Where the post is; None when the window held nothing to show."""
     changed: bool
     gaps: tuple[Gap, ...]
+    settled: bool = False
+    served_by: str = ""
+    """The arXiv service that answered the fetch of the day's window."""
 
     @classmethod
     def of(
@@ -40,6 +45,7 @@ class DayReport:
         post_path: Path | None,
         changed: bool,
         tasks: Sequence[Task] = TASKS,
+        served_by: str = "",
     ) -> DayReport:
         """The report of a day built into `record`, `new` of its papers added this run;
         a paper is complete when every task of `tasks` has its answer."""
@@ -59,6 +65,8 @@ class DayReport:
                 for shown in record.papers
                 for task, reason in shown.gaps.items()
             ),
+            settled=record.settled,
+            served_by=served_by,
         )
 
     @property
@@ -69,8 +77,9 @@ class DayReport:
     def flags(self) -> list[str]:
         """What looks wrong enough for a person to check."""
         flags = []
-        if self.in_window == 0 and self.day.weekday() < 5:
-            flags.append("empty window on a weekday")
+        # Before arXiv announces a window, an empty one is expected, not a problem.
+        if self.in_window == 0 and self.settled and self.day.weekday() < 5:
+            flags.append("empty window on a weekday, though arXiv has announced it")
         failed = sum(1 for gap in self.gaps if gap.task == ANALYSIS.name)
         if failed >= _MANY_FAILED_ANALYSES and failed >= _MANY_FAILED_SHARE * self.shown:
             flags.append(f"{failed} of {self.shown} analyses failed")
@@ -86,6 +95,26 @@ class RunReport:
     elapsed_seconds: float = 0.0
     by_task: dict[str, Usage] = field(default_factory=dict)
     """What each task cost, over every day."""
+    announcement: Announcement | None = None
+    """Today's listing; None when it was not read."""
+    audit: Audit | None = None
+
+    def announcement_lines(self) -> list[str]:
+        """Whether arXiv announced today, and the audit of that listing against the records."""
+        if self.announcement is None:
+            return ["arXiv's listing was not read: no window was settled"]
+        if self.announcement.listing_day is None:
+            return ["arXiv made no announcement today"]
+        audit = self.audit or Audit()
+        late = f" ({audit.late_papers} of them joined their days late)" if audit.late_papers else ""
+        recorded = audit.announced - len(audit.findings)
+        lines = [
+            f"arXiv's listing of {self.announcement.listing_day:%a %d %b %Y}:"
+            f" {plural(audit.announced, 'paper')} announced in the site's categories,"
+            f" {recorded} in their records{late}"
+        ]
+        lines += [f"  not recorded: {item.arxiv_id}: {item.reason}" for item in audit.findings]
+        return lines
 
     @property
     def usage(self) -> Usage:
@@ -116,9 +145,12 @@ class RunReport:
                         for gap in day.gaps
                     ],
                     "flags": day.flags,
+                    "settled": day.settled,
+                    "source": day.served_by,
                 }
                 for day in self.days
             ],
+            "announcement": self._announcement_json(),
             "total": {
                 **_usage_json(self.usage, prices),
                 "arxiv_requests": self.arxiv_requests,
@@ -131,20 +163,36 @@ class RunReport:
             },
         }
 
+    def _announcement_json(self) -> dict[str, Any] | None:
+        if self.announcement is None:
+            return None
+        audit = self.audit or Audit()
+        listing = self.announcement.listing_day
+        return {
+            "listing": listing.isoformat() if listing else None,
+            "announced": audit.announced,
+            "late": audit.late_papers,
+            "not_recorded": [
+                {"arxiv_id": item.arxiv_id, "reason": item.reason} for item in audit.findings
+            ],
+        }
+
     def to_markdown(self, prices: LlmSettings) -> str:
         lines = [
             "### arxiv-digest run",
             "",
             "| date | in window | new | shown | complete | incomplete | requests | cache hits"
-            " | tokens in | tokens out | cost | flags |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+            " | tokens in | tokens out | cost | settled | source | flags |",
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | --- |"
+            " --- |",
         ]
         for day in self.days:
             lines.append(
                 f"| {day.day} | {day.in_window} | {day.new} | {day.shown} | {day.complete}"
                 f" | {day.incomplete} | {day.usage.model_requests} | {day.usage.cache_hits}"
                 f" | {day.usage.tokens_in} | {day.usage.tokens_out}"
-                f" | {_cost_text(day.usage, prices)} | {'; '.join(day.flags) or ''} |"
+                f" | {_cost_text(day.usage, prices)} | {'yes' if day.settled else 'no'}"
+                f" | {day.served_by} | {'; '.join(day.flags) or ''} |"
             )
         usage = self.usage
         lines += [
@@ -153,6 +201,11 @@ class RunReport:
             f" {usage.tokens_in} tokens in, {usage.tokens_out} tokens out,"
             f" cost {_cost_text(usage, prices)}; {self.arxiv_requests} arXiv requests,"
             f" {self.pdf_downloads} PDFs downloaded; {self.elapsed_seconds:.1f} s.",
+            "",
+            *(
+                line.replace("  not recorded:", "- not recorded:")
+                for line in self.announcement_lines()
+            ),
         ]
         if self.by_task:
             lines += ["", "| task | requests | tokens in | tokens out | cost |"]
@@ -174,12 +227,14 @@ class RunReport:
             where = "nothing written"
             if day.post_path is not None:
                 where = f"{day.post_path} ({'written' if day.changed else 'unchanged'})"
+            state = "settled" if day.settled else "not settled"
             lines.append(
                 f"{day.day}: {day.in_window} in window, {day.new} new, {day.shown} shown,"
-                f" {day.complete} complete → {where}"
+                f" {day.complete} complete → {where}; {state}, via {day.served_by}"
             )
             lines += [f"  missing {gap.arxiv_id} {gap.task}: {gap.reason}" for gap in day.gaps]
             lines += [f"  check: {flag}" for flag in day.flags]
+        lines += self.announcement_lines()
         usage = self.usage
         at_once = (
             f" (at most {self.peak_concurrent_requests} at once)" if usage.model_requests else ""

@@ -28,15 +28,23 @@ def window_for(day: date, anchor: time, zone: ZoneInfo) -> Window:
     )
 
 
+def day_of(moment: datetime, anchor: time, zone: ZoneInfo) -> date:
+    """The day whose window holds `moment`."""
+    local_day = moment.astimezone(zone).date()
+    if moment >= anchor_moment(local_day, anchor, zone):
+        return local_day + timedelta(days=1)
+    return local_day
+
+
 def api_timestamp(moment: datetime) -> str:
     """The arXiv API's submittedDate format: GMT, to the minute (YYYYMMDDHHMM)."""
     return moment.astimezone(UTC).strftime("%Y%m%d%H%M")
 
 
 FIRST_ARXIV_DAY = date(1991, 8, 1)
-DEFAULT_REFRESH_DAYS = 10
-"""Late announcements: a Thursday-afternoon submission (US Eastern) appears on Sunday evening,
-three windows later, and holidays defer mailings by a few days more."""
+UNSETTLED_CEILING_DAYS = 30
+"""`--refresh` looks this many windows back for unsettled ones: the longest closures
+(year's end) defer announcements by about ten days."""
 
 
 def with_refresh(days: Iterable[date], refresh_days: int) -> list[date]:
