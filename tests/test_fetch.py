@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import date, datetime
 
 import pytest
 
+from arxiv_digest.announce import Announcement, parse_rss
 from arxiv_digest.config import ArxivSettings
 from arxiv_digest.errors import FetchError
 from arxiv_digest.fetch import ArxivServices, PaperSource
@@ -13,7 +15,7 @@ from arxiv_digest.models import Paper
 from arxiv_digest.patience import Patience, WaitBudgetSpent
 from tests import corpus
 from tests.conftest import SHARED
-from tests.standins import ArxivStandIn, FeedPaper, Reply, running
+from tests.standins import EASTERN, ArxivStandIn, FeedPaper, Listing, Reply, rss_feed, running
 from tests.test_unreachable import closed_port
 
 RECORDINGS = SHARED / "fixtures" / "arxiv"
@@ -272,3 +274,40 @@ def test_a_slow_answer_times_out_and_is_retried(arxiv: ArxivStandIn) -> None:
 
     assert len(papers) == 4
     assert len(arxiv.queries) == 2
+
+
+def test_the_rss_feed_says_whether_and_what_arxiv_announced(arxiv: ArxivStandIn) -> None:
+    arxiv.now = corpus.at("2026-02-13T01:30:00")  # Thursday 20:30 US Eastern
+    rss = services_for(arxiv, []).rss()
+
+    announcement = rss.latest()
+
+    assert announcement.listing_day == date(2026, 2, 13)  # Friday's listing
+    assert announcement.covers_until == datetime(2026, 2, 12, 14, tzinfo=EASTERN)
+    assert {listed.arxiv_id: listed.announce_type for listed in announcement.papers} == {
+        "2602.20000v1": "new", "2602.20001v1": "cross", "2602.20003v1": "new",
+        "2602.20004v2": "new",
+    }  # fmt: skip
+    arxiv.now = corpus.at("2026-02-14T01:30:00")  # Friday evening: no announcement
+    assert rss.latest() == Announcement(listing_day=None)
+    assert rss.requests_made == 2
+
+
+def test_replacements_are_not_first_announcements() -> None:
+    [new, replaced, cross, elsewhere] = [
+        FeedPaper(arxiv_id=f"2602.3000{n}v2", title="t", authors=["a"], categories=categories,
+                  abstract="x", published=corpus.at("2026-02-12T10:00:00"))
+        for n, categories in enumerate([["cs.SD"], ["cs.SD"], ["cs.CL", "eess.AS"], ["cs.CL"]])
+    ]  # fmt: skip
+    listing = Listing(
+        day=date(2026, 2, 13),
+        items=[(new, "new"), (replaced, "replace"), (cross, "cross"), (elsewhere, "new")],
+    )
+
+    announcement = parse_rss(
+        rss_feed(listing, ["cs.SD", "eess.AS"], corpus.at("2026-02-13T01:30:00"))
+    )
+
+    assert [listed.arxiv_id for listed in announcement.first_announced(["cs.SD", "eess.AS"])] == [
+        "2602.30000v2", "2602.30002v2",
+    ]  # fmt: skip
