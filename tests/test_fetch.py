@@ -135,12 +135,14 @@ def test_backoff_waits_are_jittered_in_the_upper_half() -> None:
 def test_a_failed_page_resumes_where_it_stopped(arxiv: ArxivStandIn) -> None:
     arxiv.faults_at_start[2] = [Reply(503, b"busy", "text/plain")]
 
-    papers = source_for(arxiv, [], page_size=2).fetch_submitted(START, END)
+    source = source_for(arxiv, [], page_size=2)
+    papers = source.fetch_submitted(START, END)
 
     assert sorted(paper.arxiv_id for paper in papers) == [
         "2602.20001v1", "2602.20003v1", "2602.20004v2", "2602.20005v1",
     ]  # fmt: skip
     assert [query["start"] for query in arxiv.queries] == ["0", "2", "2", "4"]
+    assert source.requests_made == 4
 
 
 def test_a_429_storm_of_minutes_is_waited_out_within_the_budget(arxiv: ArxivStandIn) -> None:

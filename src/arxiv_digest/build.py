@@ -132,7 +132,7 @@ async def build(
     papers = await asyncio.to_thread(services.source.fetch_submitted, span_start, span_end)
     served_by = services.source.served_by
     findings = await asyncio.to_thread(
-        _audit, announcement, papers, set(windows), config, services.source
+        _audit, announcement, papers, set(windows), config, services.source, progress
     )
     for day, late in findings.late.items():
         progress(f"{day}: {plural(len(late), 'paper')} announced late joins the day")
@@ -243,10 +243,15 @@ def _audit(
     built: Collection[date],
     config: Config,
     source: PaperSource,
+    progress: Progress,
 ) -> Audit:
     """Today's announced papers that the fetch missed, looked up by id and placed."""
     missing = missing_from(announcement, config.arxiv.categories, papers)
-    found = source.fetch_by_id([listed.base_id for listed in missing]) if missing else []
+    try:
+        found = source.fetch_by_id([listed.base_id for listed in missing]) if missing else []
+    except FetchError as error:  # the audit never costs the night its posts
+        progress(f"{error}; the papers of today's listing that the fetch missed stay unplaced")
+        found = []
     return audit(
         announcement,
         config.arxiv.categories,

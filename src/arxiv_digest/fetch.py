@@ -124,11 +124,16 @@ class ArxivApiSource:
         while True:
             before = len(collected)
             try:
+                failed = True
                 try:
                     collected.extend(self._results_within_deadline(search, offset=before))
+                    failed = False
                 finally:
+                    # `arxiv` does not say how many requests it made: full pages, and the
+                    # one that failed or came back empty.
                     got = len(collected) - before
-                    self._pages_requested += max(1, math.ceil(got / self.settings.page_size))
+                    pages = math.ceil(got / self.settings.page_size)
+                    self._pages_requested += pages + (failed or got == 0)
                 if collected:
                     _raise_for_error_entry(collected)
                     return collected
