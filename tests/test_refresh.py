@@ -270,11 +270,9 @@ def test_run_report_as_json_and_github_step_summary(site: Site, tmp_path: Path) 
     # Monday's window is empty because arXiv has not announced it yet: nothing to flag.
     assert monday["in_window"] == 0 and monday["flags"] == [] and not monday["settled"]
     assert report["announcement"] == {
-        "listing": None,
-        "announced": 0,
-        "late": 0,
-        "not_recorded": [],
-    }
+        "listing": None, "audited": False, "announced": 0, "late": 0, "not_recorded": [],
+        "unbuilt_days": {},
+    }  # fmt: skip
     assert report["total"]["model_requests"] == 11
     by_task = report["total"]["by_task"]
     assert {task: usage["model_requests"] for task, usage in by_task.items()} == {

@@ -76,8 +76,10 @@ def test_a_year_with_closures_settles_every_window_and_loses_no_paper(tmp_path: 
             now.astimezone(BEIJING).date().isoformat(), refresh=refresh, announcements=True
         )
         assert not report.incomplete
-        assert report.audit is not None and not report.audit.findings, now
-        late += report.audit.late_papers
+        if report.announcement and report.announcement.listing_day:
+            assert report.audit is not None and not report.audit.findings, now
+            assert not report.audit.unbuilt, now
+            late += report.audit.late_papers
         # The night runs at 20:30 or 21:30 US Eastern: the feed has a listing exactly when
         # arXiv announced that evening.
         evening = now.astimezone(EASTERN).date()
@@ -161,9 +163,10 @@ def test_the_audit_names_what_it_cannot_place() -> None:
 
     assert found.announced == 2 and found.late == {}
     assert [(item.arxiv_id, item.reason) for item in found.findings] == [
-        ("2602.00001v1", "arXiv API does not return it yet"),
-        ("2601.00002v1", "its window (2026-01-06) has no record; `digest build --date 2026-01-06` adds it"),
-    ]  # fmt: skip
+        ("2602.00001v1", "arXiv API does not return it yet")
+    ]
+    assert found.unreturned
+    assert found.unbuilt == {date(2026, 1, 6): ["2601.00002v1"]}
 
 
 def test_papers_are_placed_by_id_without_record_reads(tmp_path: Path) -> None:
@@ -179,3 +182,18 @@ def test_papers_are_placed_by_id_without_record_reads(tmp_path: Path) -> None:
         served_by="arXiv API",
     )
     assert found.late_papers == 1 and not found.findings
+
+
+def test_a_backfill_of_older_days_does_not_audit_today_s_listing(tmp_path: Path) -> None:
+    bench = Bench.of(tmp_path, year_of_papers())
+    bench.source.now = datetime(2026, 3, 6, 1, 30, tzinfo=UTC)  # Friday's listing is out
+
+    report = bench.build("2026-02-10", announcements=True)
+
+    assert report.announcement is not None and report.announcement.listing_day == date(2026, 3, 6)
+    assert report.audit is None and report.days[0].settled
+    assert "today's listing is not audited: the run does not build its day" in bench.messages
+    assert bench.source.requests_made == 1  # the fetch; no lookup of the listing by id
+    assert report.announcement_lines() == [
+        "arXiv's listing of Fri 06 Mar 2026: not audited, the run does not build its day"
+    ]

@@ -35,6 +35,8 @@ class Audit:
     late: dict[date, list[Paper]] = field(default_factory=dict)
     """Announced papers the fetch did not return, found by id, by the day they join."""
     findings: list[Finding] = field(default_factory=list)
+    unbuilt: dict[date, list[str]] = field(default_factory=dict)
+    """Announced papers whose window the site has no record of, by that window's day."""
 
     @property
     def unreturned(self) -> bool:
@@ -70,25 +72,21 @@ def audit(
     """Where each missing paper belongs, given the papers `found` by id.
 
     A paper found by id joins its day when that day is built now or has a record that
-    lacks it; one whose day has no record, or that arXiv does not return by id yet, is
-    a finding.
+    lacks it; one whose day has no record is counted with that day; one that arXiv does
+    not return by id yet is a finding.
     """
     report = Audit(announced=len(announcement.first_announced(categories)) if announcement else 0)
     by_id = {paper.base_id: paper for paper in found}
     for listed in missing:
         paper = by_id.get(listed.base_id)
         if paper is None or paper.published is None:
-            report.findings.append(Finding(listed.arxiv_id, f"{served_by} does not return it yet"))
+            reason = f"{served_by} does not return it yet"
+            report.findings.append(Finding(listed.arxiv_id, reason, unreturned=True))
             continue
         day = day_of(paper.published)
         record = None if day in built_days else record_of(day)
         if day not in built_days and record is None:
-            report.findings.append(
-                Finding(
-                    listed.arxiv_id,
-                    f"its window ({day}) has no record; `digest build --date {day}` adds it",
-                )
-            )
+            report.unbuilt.setdefault(day, []).append(listed.arxiv_id)
             continue
         if record is not None and _holds(record, listed.base_id):
             continue  # recorded on an earlier night

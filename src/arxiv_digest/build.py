@@ -134,7 +134,7 @@ async def build(
     findings = await asyncio.to_thread(
         _audit, announcement, papers, set(windows), config, services.source, progress
     )
-    for day, late in findings.late.items():
+    for day, late in (findings.late if findings else {}).items():
         progress(f"{day}: {plural(len(late), 'paper')} announced late joins the day")
         if day not in windows:
             windows[day] = _window(config, day)
@@ -187,7 +187,7 @@ async def build(
         )
 
     # Nothing newly settles while an announced paper is nowhere to be found: the next run asks again.
-    settles = None if findings.unreturned else announcement
+    settles = None if findings and findings.unreturned else announcement
     report = RunReport(announcement=announcement, audit=findings)
     for day, window in sorted(windows.items()):
         selection = selections[day]
@@ -244,8 +244,17 @@ def _audit(
     config: Config,
     source: PaperSource,
     progress: Progress,
-) -> Audit:
-    """Today's announced papers that the fetch missed, looked up by id and placed."""
+) -> Audit | None:
+    """Today's announced papers that the fetch missed, looked up by id and placed.
+
+    Only a run that builds the listing's own day (the nightly one) audits it: a backfill of
+    older days would look up a whole listing it has no windows for.
+    """
+    if announcement is None or announcement.listing_day is None:
+        return None
+    if max(built) < announcement.listing_day:
+        progress("today's listing is not audited: the run does not build its day")
+        return None
     missing = missing_from(announcement, config.arxiv.categories, papers)
     try:
         found = source.fetch_by_id([listed.base_id for listed in missing]) if missing else []

@@ -105,15 +105,27 @@ class RunReport:
             return ["arXiv's listing was not read: no window was settled"]
         if self.announcement.listing_day is None:
             return ["arXiv made no announcement today"]
-        audit = self.audit or Audit()
+        if self.audit is None:
+            return [
+                f"arXiv's listing of {self.announcement.listing_day:%a %d %b %Y}: not audited,"
+                " the run does not build its day"
+            ]
+        audit = self.audit
         late = f" ({audit.late_papers} of them joined their days late)" if audit.late_papers else ""
-        recorded = audit.announced - len(audit.findings)
+        recorded = audit.announced - len(audit.findings) - sum(map(len, audit.unbuilt.values()))
         lines = [
             f"arXiv's listing of {self.announcement.listing_day:%a %d %b %Y}:"
             f" {plural(audit.announced, 'paper')} announced in the site's categories,"
             f" {recorded} in their records{late}"
         ]
         lines += [f"  not recorded: {item.arxiv_id}: {item.reason}" for item in audit.findings]
+        if audit.unbuilt:
+            days = ", ".join(str(day) for day in sorted(audit.unbuilt))
+            count = sum(len(ids) for ids in audit.unbuilt.values())
+            lines.append(
+                f"  {plural(count, 'paper')} of the listing belong to days the site has not built"
+                f" ({days}); `digest build --date DAY` adds a day"
+            )
         return lines
 
     @property
@@ -170,11 +182,13 @@ class RunReport:
         listing = self.announcement.listing_day
         return {
             "listing": listing.isoformat() if listing else None,
+            "audited": self.audit is not None,
             "announced": audit.announced,
             "late": audit.late_papers,
             "not_recorded": [
                 {"arxiv_id": item.arxiv_id, "reason": item.reason} for item in audit.findings
             ],
+            "unbuilt_days": {day.isoformat(): ids for day, ids in sorted(audit.unbuilt.items())},
         }
 
     def to_markdown(self, prices: LlmSettings) -> str:
