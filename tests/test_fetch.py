@@ -12,6 +12,7 @@ from arxiv_digest.config import ArxivSettings
 from arxiv_digest.errors import FetchError
 from arxiv_digest.fetch import ArxivServices, PaperSource
 from arxiv_digest.models import Paper
+from arxiv_digest.oaipmh import split_authors
 from arxiv_digest.patience import Patience, WaitBudgetSpent
 from tests import corpus
 from tests.conftest import SHARED
@@ -313,3 +314,9 @@ def test_replacements_are_not_first_announcements() -> None:
     assert [listed.arxiv_id for listed in announcement.first_announced(["cs.SD", "eess.AS"])] == [
         "2602.30000v2", "2602.30002v2",
     ]  # fmt: skip
+
+
+def test_arxiv_raw_author_lines_become_the_api_s_names() -> None:
+    line = "C. Bal\\'azs (MIT), Katharina G{\\\"o}tz ((1) Uni A, (2) Uni B) and {\\O}ystein Aas"
+    assert split_authors(line) == ("C. Balázs", "Katharina Götz", "Øystein Aas")
+    assert split_authors("Ana Anand and Bo Li") == ("Ana Anand", "Bo Li")

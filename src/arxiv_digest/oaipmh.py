@@ -12,6 +12,7 @@ token, and a token that has expired (they last a day) starts the set again.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,7 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from lxml import etree
+from pylatexenc.latex2text import LatexNodes2Text
 
 from arxiv_digest.arxivhttp import HttpGetter
 from arxiv_digest.config import ArxivSettings
@@ -155,11 +157,23 @@ def paper_from_raw(raw: Any) -> Paper | None:
 
 def split_authors(text: str) -> tuple[str, ...]:
     """arXivRaw's one authors line as names: ``A, B (MIT) and C`` → A, B, C (affiliations,
-    in parentheses, left out as the API leaves them out of names)."""
+    in parentheses, left out as the API leaves them out of names), with TeX accents as the
+    API gives them (``Bal\\'azs`` → Balázs)."""
     while _PARENTHESES.search(text):
         text = _PARENTHESES.sub(" ", text)
-    names = (" ".join(part.split()) for part in _AUTHOR_SEPARATOR.split(text))
+    names = (" ".join(_from_tex(part).split()) for part in _AUTHOR_SEPARATOR.split(text))
     return tuple(name for name in names if name)
+
+
+def _from_tex(name: str) -> str:
+    if "\\" not in name and "{" not in name:
+        return name
+    return str(_latex_text().latex_to_text(name))
+
+
+@functools.cache
+def _latex_text() -> LatexNodes2Text:
+    return LatexNodes2Text()
 
 
 def _text(raw: Any, tag: str) -> str | None:
