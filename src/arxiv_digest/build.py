@@ -472,6 +472,8 @@ def build_site(
 
     async def run() -> RunReport:
         model = OpenAIChatModel(config.llm, api_key)
+        if any(not record_path(config.output.records_dir, day).exists() for day in days):
+            model.warm_up()  # a day built for the first time asks the model
         texts = HttpPdfSource(config.arxiv.pdf_url, config.pdf)
         store = Store.open(config.cache.path)
         arxiv = ArxivServices(config.arxiv, progress)

@@ -8,6 +8,7 @@ names. Retries and pacing are the executor's: it adapts its concurrency to
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
@@ -39,6 +40,11 @@ class OpenAIChatModel:
         self._client: openai.AsyncOpenAI | None = None
         self._answered = False
         self._unreachable = 0
+
+    def warm_up(self) -> None:
+        """Import the SDK on a thread of its own, for a build that will make requests: the
+        import then overlaps the arXiv fetch instead of delaying the first request."""
+        threading.Thread(target=_import_sdk, name="import-openai", daemon=True).start()
 
     def _connected(self) -> openai.AsyncOpenAI:
         import openai
@@ -128,6 +134,10 @@ class OpenAIChatModel:
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()
+
+
+def _import_sdk() -> None:
+    import openai.types.chat  # noqa: F401  (the import is the point)
 
 
 def _server_message(body: object) -> str:
