@@ -13,6 +13,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,7 @@ from arxiv_digest.serve import site_server
 from arxiv_digest.website import MANIFEST, SiteResult, build_site, site_settings
 from tests.conftest import DIGEST
 from tests.inprocess import Bench
+from tests.standins import FeedPaper
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -54,8 +56,16 @@ def make_bench(root: Path, base_path: str = "") -> Bench:
     bench = Bench.of(root)
     bench.configure(triage={"enabled": True}, filter={"max_papers": 3})
     bench.model.answers[("2602.20003v1", "analysis")] = ANALYSIS
-    for day in ("2026-02-13", "2026-02-14", "2026-02-15"):
+    for day in ("2026-02-13", "2026-02-14"):
         bench.build(day)
+    # 02-15 built after Tuesday's listing (of a Monday paper), which settles it: arXiv has
+    # announced all of it.
+    monday = datetime(2026, 2, 16, 10, tzinfo=UTC)
+    bench.source.papers.append(
+        FeedPaper("2602.20099v1", "A Monday Paper", ["M. Onday"], ["cs.SD"], "Later.", monday)
+    )
+    bench.source.now = datetime(2026, 2, 17, 1, 30, tzinfo=UTC)
+    bench.build("2026-02-15", announcements=True)
     identity = f"title: 测试速递\ndescription: 一个测试站点\nauthor: 测试者\nurl: https://example.org\nbaseurl: {base_path}\n"
     (root / "_config.yml").write_text(identity, encoding="utf-8")
     return bench
@@ -131,9 +141,11 @@ def test_pages_say_what_the_records_hold(site: Bench) -> None:
     assert '<a href="https://github.com/example/reverb-ssm" rel="nofollow noopener ugc">' in html
     assert f'<a class="topic" href="{BASE}/topics/asr/">' in html
 
+    assert "arXiv 尚未公告完这一窗口，之后可能增加" in html  # built before arXiv announced it all
     empty = (out / "2026/02/15/arxiv/index.html").read_text("utf-8")
     assert (
-        "这个窗口里还没有已公告的新论文" in empty
+        "arXiv 已公告完这一窗口，其中没有这些分类的新论文。" in empty
+        and "尚未公告完" not in empty
         and f'{BASE}/2026/02/14/arxiv/" rel="prev"' in empty
     )
     archive = (out / "archive/index.html").read_text("utf-8")

@@ -347,6 +347,9 @@ class _DayRenderer:
                 for left in record.not_shown
             ],
             "unaccounted": record.unaccounted,
+            # Records from before `settled` (schema 1) say nothing either way.
+            "pending": record.schema >= 2 and not record.settled,
+            "settled": record.settled,
         }
 
     def paper(self, shown: ShownPaper) -> dict[str, Any]:
