@@ -18,13 +18,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from lxml import etree
-
-from arxiv_digest.arxivhttp import HttpGetter
+from arxiv_digest.arxivhttp import HttpGetter, parse_xml, rfc2822
 from arxiv_digest.errors import FetchError
 from arxiv_digest.models import is_arxiv_id
 
@@ -110,13 +107,9 @@ class RssSource:
 
 def parse_rss(content: bytes) -> Announcement:
     """The announcement an arXiv RSS feed holds (an empty feed: no announcement)."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True)
-    try:
-        root = etree.fromstring(content, parser=parser)
-    except etree.XMLSyntaxError as error:
-        raise ValueError(f"the feed is not XML ({error})") from None
-    channel = root.find("channel")
-    if root.tag != "rss" or channel is None:
+    root = parse_xml(content)
+    channel = root.find("channel") if root is not None else None
+    if channel is None or root.tag != "rss":
         raise ValueError("the answer is not an RSS feed")
     papers = []
     listing_day = None
@@ -125,11 +118,11 @@ def parse_rss(content: bytes) -> Announcement:
         if listed is None:
             continue
         papers.append(listed)
-        published = _rfc2822(item.findtext("pubDate"))
+        published = rfc2822(item.findtext("pubDate"))
         if listing_day is None and published is not None:
             listing_day = published.date()  # the date in arXiv's own (Eastern) offset
     if papers and listing_day is None:
-        published = _rfc2822(channel.findtext("pubDate"))
+        published = rfc2822(channel.findtext("pubDate"))
         listing_day = published.date() if published is not None else None
     return Announcement(listing_day=listing_day, papers=tuple(papers))
 
@@ -144,10 +137,3 @@ def _listed(item: Any) -> Listed | None:
         announce_type=(item.findtext(f"{_ARXIV}announce_type") or "").strip(),
         categories=tuple((c.text or "").strip() for c in item.iterfind("category")),
     )
-
-
-def _rfc2822(text: str | None) -> datetime | None:
-    try:
-        return parsedate_to_datetime(text or "")
-    except (TypeError, ValueError):
-        return None

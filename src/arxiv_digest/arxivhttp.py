@@ -13,8 +13,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any
 
 import requests
+from lxml import etree
 
 import arxiv_digest
 from arxiv_digest.errors import FetchError
@@ -24,10 +28,6 @@ from arxiv_digest.patience import Patience, retry_after_seconds
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 UNREACHABLE_RETRIES = 2
 """How many more times a host that cannot be reached at all is tried, a second apart."""
-
-
-class Unreachable(FetchError):
-    """The host could not be reached at all: no answer will come by waiting."""
 
 
 def status_problem(status: int) -> str:
@@ -59,13 +59,32 @@ class Attempts:
             return
         self.unreachable += 1
         if self.unreachable > UNREACHABLE_RETRIES:
-            raise Unreachable(
+            raise FetchError(
                 f"cannot reach {host_of(self.url)}: {cause}; check the network,"
                 f" a proxy (HTTPS_PROXY), or {self.url_setting}",
                 service=self.patience.service,
             )
         self.patience.say(f"{self.patience.service}: {cause}; trying again in 1 s")
         self.sleep(1.0)
+
+
+def parse_xml(content: bytes, *, huge: bool = False) -> Any:
+    """The root element of an answer, None when it is not well-formed XML (entities are never
+    resolved, nothing is fetched; `huge` lifts lxml's limits, for OAI-PMH's long pages)."""
+    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=huge)
+    try:
+        return etree.fromstring(content, parser=parser)
+    except etree.XMLSyntaxError:
+        return None
+
+
+def rfc2822(text: str | None) -> datetime | None:
+    """A date as RSS and arXivRaw write it (``Mon, 2 Apr 2007 19:18:42 GMT``), aware."""
+    try:
+        moment = parsedate_to_datetime(text or "")
+    except (TypeError, ValueError):
+        return None
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class HttpGetter:

@@ -23,10 +23,15 @@ from typing import Any, Protocol
 
 import arxiv
 import requests
-from lxml import etree
 
 from arxiv_digest.announce import RSS, RssSource
-from arxiv_digest.arxivhttp import RETRYABLE_STATUS, Attempts, HttpGetter, status_problem
+from arxiv_digest.arxivhttp import (
+    RETRYABLE_STATUS,
+    Attempts,
+    HttpGetter,
+    parse_xml,
+    status_problem,
+)
 from arxiv_digest.config import ArxivSettings
 from arxiv_digest.errors import FetchError
 from arxiv_digest.models import Paper, is_arxiv_id
@@ -201,7 +206,7 @@ class ArxivApiSource:
     def _total_results(self, search: arxiv.Search) -> int | None:
         """The feed's opensearch:totalResults for `search`, None when the answer is not a
         well-formed feed (asked with one plain request: `arxiv` does not show the feed)."""
-        root = _parse_xml(self._plain.get(self.settings.api_url, _first_result_params(search)))
+        root = parse_xml(self._plain.get(self.settings.api_url, _first_result_params(search)))
         if root is None or root.tag != f"{_ATOM}feed":
             return None
         text = (root.findtext(f"{_OPENSEARCH}totalResults") or "").strip()
@@ -322,21 +327,13 @@ def _first_result_params(search: arxiv.Search) -> dict[str, str]:
 
 
 def _error_entry_text(content: bytes) -> str | None:
-    root = _parse_xml(content)
+    root = parse_xml(content)
     if root is None:
         return None
     for entry in root.iter(f"{_ATOM}entry"):
         if "/api/errors" in (entry.findtext(f"{_ATOM}id") or ""):
             return (entry.findtext(f"{_ATOM}summary") or "").strip() or None
     return None
-
-
-def _parse_xml(content: bytes) -> Any:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
-    try:
-        return etree.fromstring(content, parser=parser)
-    except etree.XMLSyntaxError:
-        return None
 
 
 def _raise_for_error_entry(results: list[arxiv.Result]) -> None:

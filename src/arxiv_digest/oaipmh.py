@@ -16,13 +16,11 @@ import functools
 import re
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 
-from lxml import etree
 from pylatexenc.latex2text import LatexNodes2Text
 
-from arxiv_digest.arxivhttp import HttpGetter
+from arxiv_digest.arxivhttp import HttpGetter, parse_xml, rfc2822
 from arxiv_digest.config import ArxivSettings
 from arxiv_digest.errors import FetchError
 from arxiv_digest.models import Paper, is_arxiv_id
@@ -83,7 +81,7 @@ class OaiPmhSource:
         seen: set[str] = set()
         restarted = False
         while True:
-            root = _parse(self._getter.get(self.settings.oai_url, params))
+            root = parse_xml(self._getter.get(self.settings.oai_url, params), huge=True)
             if root is None:  # a page cut short: asked again, like a server error
                 self._getter.attempts.retry_after("the answer was not well-formed XML")
                 continue
@@ -130,7 +128,7 @@ def paper_from_raw(raw: Any) -> Paper | None:
     versions = []
     for version in raw.iterfind(f"{_RAW}version"):
         number = (version.get("version") or "").lstrip("v")
-        submitted = _rfc2822(version.findtext(f"{_RAW}date"))
+        submitted = rfc2822(version.findtext(f"{_RAW}date"))
         if number.isdigit() and submitted is not None:
             versions.append((int(number), submitted))
     if not base_id or not versions:
@@ -179,19 +177,3 @@ def _latex_text() -> LatexNodes2Text:
 def _text(raw: Any, tag: str) -> str | None:
     text = raw.findtext(f"{_RAW}{tag}")
     return " ".join(text.split()) or None if text else None
-
-
-def _rfc2822(text: str | None) -> datetime | None:
-    try:
-        moment = parsedate_to_datetime(text or "")
-    except (TypeError, ValueError):
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
-def _parse(content: bytes) -> Any:
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=True)
-    try:
-        return etree.fromstring(content, parser=parser)
-    except etree.XMLSyntaxError:
-        return None
