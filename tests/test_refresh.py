@@ -290,3 +290,31 @@ def test_run_report_as_json_and_github_step_summary(site: Site, tmp_path: Path) 
     )
     assert "arXiv made no announcement today" in markdown
     assert "arXiv made no announcement today" in run.stderr
+
+
+def test_refresh_without_n_rebuilds_only_the_unsettled_windows(site: Site) -> None:
+    monday = datetime(2026, 2, 16, 10, tzinfo=UTC)  # announced Monday evening: Tuesday's listing
+    late = FeedPaper("2602.20099v1", "A Monday Paper", ["M. Onday"], ["cs.SD"], "Later.", monday)
+    site.arxiv.papers.append(late)
+    site.pdfs.pdfs[late.arxiv_id] = corpus.paper_pdf(late, body_lines=2)
+    site.model.answerer = lambda arxiv_id, task, request: answer_anything(arxiv_id, task)
+    site.arxiv.now = datetime(2026, 2, 17, 1, 30, tzinfo=UTC)
+    tuesday = {"DIGEST_NOW": "2026-02-17T01:30:00+00:00"}
+    first = site.digest(
+        "build", "--from", "2026-02-13", "--yes", "--report", "first.json", env=tuesday
+    )
+    assert first.status == 0, first.stderr
+    report = json.loads((site.root / "first.json").read_text(encoding="utf-8"))
+    # Tuesday's listing covers what was submitted before Monday 14:00 US Eastern.
+    assert {day["date"]: day["settled"] for day in report["days"]} == {
+        "2026-02-13": True, "2026-02-14": True, "2026-02-15": True, "2026-02-16": True,
+        "2026-02-17": False,
+    }  # fmt: skip
+
+    wednesday = {"DIGEST_NOW": "2026-02-18T01:30:00+00:00"}
+    site.arxiv.now = datetime(2026, 2, 18, 1, 30, tzinfo=UTC)
+    second = site.digest("build", "--refresh", "--yes", "--report", "second.json", env=wednesday)
+
+    assert second.status == 0, second.stderr
+    report = json.loads((site.root / "second.json").read_text(encoding="utf-8"))
+    assert [day["date"] for day in report["days"]] == ["2026-02-17", "2026-02-18"]
