@@ -13,6 +13,7 @@ from pathlib import Path
 from arxiv_digest.announce import Announcement, Listed, deadline_before, is_settled
 from arxiv_digest.audit import audit
 from arxiv_digest.models import Paper
+from arxiv_digest.report import RunReport
 from tests.inprocess import Bench, as_paper
 from tests.standins import EASTERN, FeedPaper, is_announcement_day
 from tests.test_refresh import BEIJING, answer_anything, beijing_day
@@ -167,6 +168,13 @@ def test_the_audit_names_what_it_cannot_place() -> None:
     ]
     assert found.unreturned
     assert found.unbuilt == {date(2026, 1, 6): ["2601.00002v1"]}
+    assert RunReport(announcement=announcement, audit=found).announcement_lines() == [
+        "arXiv's listing of Fri 13 Feb 2026: 2 papers announced in the site's categories,"
+        " 0 in their records",
+        "  not recorded: 2602.00001v1: arXiv API does not return it yet",
+        "  1 paper of the listing belongs to days the site has not built (2026-01-06);"
+        " `digest build --date DAY` adds a day",
+    ]
 
 
 def test_papers_are_placed_by_id_without_record_reads(tmp_path: Path) -> None:

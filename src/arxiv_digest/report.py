@@ -123,7 +123,8 @@ class RunReport:
             days = ", ".join(str(day) for day in sorted(audit.unbuilt))
             count = sum(len(ids) for ids in audit.unbuilt.values())
             lines.append(
-                f"  {plural(count, 'paper')} of the listing belong to days the site has not built"
+                f"  {plural(count, 'paper')} of the listing {'belongs' if count == 1 else 'belong'}"
+                " to days the site has not built"
                 f" ({days}); `digest build --date DAY` adds a day"
             )
         return lines
