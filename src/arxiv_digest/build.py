@@ -34,7 +34,13 @@ from arxiv_digest.record import (
     record_paths,
     write_record,
 )
-from arxiv_digest.render import PostSettings, post_context, render_post, template_environment
+from arxiv_digest.render import (
+    BYTECODE_DIR,
+    PostSettings,
+    post_context,
+    render_post,
+    template_environment,
+)
 from arxiv_digest.report import DayReport, RunReport, plural
 from arxiv_digest.select import Selection, select
 from arxiv_digest.store import Store
@@ -150,7 +156,7 @@ async def build(
             f" {len(selection.shown)} to show ({len(selection.new)} new)"
         )
 
-    templates = template_environment(config.output.templates_dir)
+    templates = post_templates(config)
     tasks = enabled_tasks(config)
     enricher = Enricher(
         executor=services.executor,
@@ -402,6 +408,14 @@ def assemble(
     )
 
 
+def post_templates(config: Config) -> jinja2.Environment:
+    """The templates of posts and prompts, compiled ones kept beside the answer cache (a
+    rerun from the cache spends most of its work compiling them otherwise)."""
+    return template_environment(
+        config.output.templates_dir, config.cache.path.parent / BYTECODE_DIR
+    )
+
+
 def post_settings(config: Config) -> PostSettings:
     return PostSettings(
         categories=config.arxiv.categories,
@@ -447,7 +461,7 @@ def render_records(days: Sequence[date] | None, config: Config) -> RenderResult:
             raise BadInputError(f"{path}: no such record; build or import that day first")
         records.append(record)
     check_writable(config.output.posts_dir, "output.posts_dir")
-    templates = template_environment(config.output.templates_dir)
+    templates = post_templates(config)
     written = []
     for record in records:
         post, changed = write_post(record, config, templates)

@@ -32,6 +32,8 @@ _INSTALL_STEP = "pip install --require-hashes -r requirements.lock && pip instal
 _GITIGNORE = """\
 # The answer cache (cache.path): it only saves time; the records are the truth.
 .digest-cache.sqlite3*
+# Compiled templates, kept beside the cache to start a rerun faster
+.digest-templates/
 # What `digest site` and `jekyll build` write
 _public/
 _site/

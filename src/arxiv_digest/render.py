@@ -42,6 +42,11 @@ def default_templates_dir() -> Path:
     return packaged if packaged.is_dir() else Path(__file__).parents[2] / "templates"
 
 
+BYTECODE_DIR = ".digest-templates"
+"""Compiled templates, beside the answer cache and in the site's output: hidden, so that
+neither Jekyll nor Pages publishes them."""
+
+
 def template_environment(
     site_templates_dir: Path, bytecode_dir: Path | None = None
 ) -> jinja2.Environment:

@@ -42,13 +42,18 @@ from arxiv_digest.record import (
     record_path,
     record_paths,
 )
-from arxiv_digest.render import ABS_URL, PDF_URL, UNSHOWN_REASONS, template_environment
+from arxiv_digest.render import (
+    ABS_URL,
+    BYTECODE_DIR,
+    PDF_URL,
+    UNSHOWN_REASONS,
+    template_environment,
+)
 from arxiv_digest.safe_html import render_block, render_inline, xml_safe
 from arxiv_digest.tasks import ANALYSIS, TRANSLATION, TRIAGE, parse_triage
 from arxiv_digest.write import stage_file, write_atomically
 
 MANIFEST = ".digest-site.json"
-BYTECODE_DIR = ".digest-templates"
 """The compiled templates, beside the manifest (hidden: GitHub Pages' artifact leaves both out)."""
 TEMPLATES = (
     "base.html.j2", "article.html.j2", "day.html.j2", "home.html.j2", "archive.html.j2",
