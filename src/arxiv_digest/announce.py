@@ -18,12 +18,15 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from arxiv_digest.arxivhttp import HttpGetter, parse_xml, rfc2822
+from arxiv_digest.arxivxml import parse_xml, rfc2822
 from arxiv_digest.errors import FetchError
 from arxiv_digest.models import is_arxiv_id
+
+if TYPE_CHECKING:  # the HTTP client is imported by the commands that fetch, only
+    from arxiv_digest.arxivhttp import HttpGetter
 
 RSS = "arXiv RSS"
 EASTERN = ZoneInfo("America/New_York")

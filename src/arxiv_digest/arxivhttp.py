@@ -13,12 +13,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
-from typing import Any
 
 import requests
-from lxml import etree
 
 import arxiv_digest
 from arxiv_digest.errors import FetchError
@@ -66,25 +62,6 @@ class Attempts:
             )
         self.patience.say(f"{self.patience.service}: {cause}; trying again in 1 s")
         self.sleep(1.0)
-
-
-def parse_xml(content: bytes, *, huge: bool = False) -> Any:
-    """The root element of an answer, None when it is not well-formed XML (entities are never
-    resolved, nothing is fetched; `huge` lifts lxml's limits, for OAI-PMH's long pages)."""
-    parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=huge)
-    try:
-        return etree.fromstring(content, parser=parser)
-    except etree.XMLSyntaxError:
-        return None
-
-
-def rfc2822(text: str | None) -> datetime | None:
-    """A date as RSS and arXivRaw write it (``Mon, 2 Apr 2007 19:18:42 GMT``), aware."""
-    try:
-        moment = parsedate_to_datetime(text or "")
-    except (TypeError, ValueError):
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 class HttpGetter:

@@ -29,9 +29,9 @@ from arxiv_digest.arxivhttp import (
     RETRYABLE_STATUS,
     Attempts,
     HttpGetter,
-    parse_xml,
     status_problem,
 )
+from arxiv_digest.arxivxml import parse_xml
 from arxiv_digest.config import ArxivSettings
 from arxiv_digest.errors import FetchError
 from arxiv_digest.models import Paper, is_arxiv_id
