@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import shutil
+import subprocess
+import sys
 from datetime import date
 
 from rich.console import Console
@@ -70,3 +72,15 @@ def test_a_rerun_from_the_cache_says_so_in_one_line(site: Site) -> None:
     assert "8 answers came from the cache" in run.stderr
     assert "cached" not in run.stderr.replace("came from the cache", "")
     assert "2026-02-13: 8 of 8 answers, 4 of 4 papers done, 0 tokens" in run.stderr
+
+
+def test_commands_import_only_what_their_work_needs() -> None:
+    # A rerun is mostly imports: the rendering commands load no HTTP client, XML parser,
+    # arXiv client or model SDK, and a build loads the SDK only when it is about to ask.
+    script = (
+        "import sys, arxiv_digest.cli, arxiv_digest.build, arxiv_digest.website;"
+        "print(sorted(m for m in ('requests', 'lxml', 'arxiv', 'openai', 'httpx2', 'pypdfium2')"
+        " if m in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"
