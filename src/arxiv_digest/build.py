@@ -115,6 +115,9 @@ async def build(
 ) -> RunReport:
     """Build the record and post of every day in `days`, with one arXiv query over their span.
 
+    Today's listing is read first: it settles the windows it covers, and its papers that the
+    query missed are looked up by id and join their days (the audit).
+
     A day's record is what it has shown: every paper in it is kept, in the version
     shown, with its recorded answers, so refreshing a day only adds papers that
     were announced late and asks only for answers it still lacks.
@@ -141,7 +144,8 @@ async def build(
         _audit, announcement, papers, set(windows), config, services.source, progress
     )
     for day, late in (findings.late if findings else {}).items():
-        progress(f"{day}: {plural(len(late), 'paper')} announced late joins the day")
+        joins = "joins" if len(late) == 1 else "join"
+        progress(f"{day}: {plural(len(late), 'paper')} announced late {joins} the day")
         if day not in windows:
             windows[day] = _window(config, day)
             previous[day] = _previous_record(config, day)
@@ -149,7 +153,7 @@ async def build(
     selections = {
         day: _select(papers, window, config, previous[day]) for day, window in windows.items()
     }
-    for day in windows:
+    for day in sorted(windows):
         selection = selections[day]
         progress(
             f"{day}: {plural(selection.in_window, 'paper')} in the window,"
