@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo
 
 from arxiv_digest.arxivxml import parse_xml, rfc2822
 from arxiv_digest.errors import FetchError
-from arxiv_digest.models import is_arxiv_id
+from arxiv_digest.models import base_id, is_arxiv_id
 
 if TYPE_CHECKING:  # the HTTP client is imported by the commands that fetch, only
     from arxiv_digest.arxivhttp import HttpGetter
@@ -49,7 +49,7 @@ class Listed:
 
     @property
     def base_id(self) -> str:
-        return self.arxiv_id.rsplit("v", 1)[0]
+        return base_id(self.arxiv_id)
 
 
 @dataclass(frozen=True)

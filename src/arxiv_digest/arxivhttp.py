@@ -10,9 +10,8 @@ setting to check, so that a night without network ends in seconds.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import requests
 
@@ -39,8 +38,7 @@ class Attempts:
     url_setting: str
     """The setting that names the service's address, e.g. ``arxiv.api_url``."""
     url: str
-    sleep: Callable[[float], None] = time.sleep
-    unreachable: int = field(default=0)
+    unreachable: int = 0
 
     def retry_after(self, problem: str, retry_after_seconds: float | None = None) -> None:
         """A failure that waiting may mend: wait within the budget (or raise when it is spent)."""
@@ -61,23 +59,26 @@ class Attempts:
                 service=self.patience.service,
             )
         self.patience.say(f"{self.patience.service}: {cause}; trying again in 1 s")
-        self.sleep(1.0)
+        self.patience.sleep(1.0)
 
 
 class HttpGetter:
     """GETs to one service, each answered 200 or failed as the module says."""
 
-    def __init__(
-        self,
-        attempts: Attempts,
-        timeout_seconds: float,
-        session: requests.Session | None = None,
-    ) -> None:
+    def __init__(self, attempts: Attempts, timeout_seconds: float) -> None:
         self.attempts = attempts
         self.timeout_seconds = timeout_seconds
-        self.session = session or requests.Session()
+        self.session = requests.Session()
         self.session.headers["User-Agent"] = f"arxiv-digest/{arxiv_digest.__version__}"
         self.requests_made = 0
+
+    def once(self, url: str) -> bytes | None:
+        """The body of one answer to GET `url`, whatever its status; None when none came."""
+        self.requests_made += 1
+        try:
+            return self.session.get(url, timeout=self.timeout_seconds).content
+        except requests.RequestException:
+            return None
 
     def get(self, url: str, params: Mapping[str, str]) -> bytes:
         """The body of a 200 answer to GET `url` with `params`."""

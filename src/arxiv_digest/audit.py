@@ -43,6 +43,10 @@ class Audit:
         return any(finding.unreturned for finding in self.findings)
 
     @property
+    def unbuilt_papers(self) -> int:
+        return sum(len(ids) for ids in self.unbuilt.values())
+
+    @property
     def late_papers(self) -> int:
         return sum(len(papers) for papers in self.late.values())
 

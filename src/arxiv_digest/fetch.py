@@ -215,12 +215,8 @@ class ArxivApiSource:
     def _refusal(self, error: arxiv.HTTPError) -> str:
         """What the API said when it refused the query (asked again with a plain request:
         `arxiv` keeps only the status)."""
-        self._plain.requests_made += 1
-        try:
-            response = self._plain.session.get(error.url, timeout=self.settings.timeout_seconds)
-        except requests.RequestException:
-            return f"HTTP {error.status}"
-        detail = _error_entry_text(response.content)
+        answer = self._plain.once(error.url)
+        detail = _error_entry_text(answer) if answer is not None else None
         if detail:
             return f"the query was refused: {detail} (HTTP {error.status})"
         return f"HTTP {error.status}"
@@ -285,7 +281,7 @@ class ArxivServices:
             sleep=self.sleep,
             jitter=self.jitter,
         )
-        attempts = Attempts(patience, url_setting, url, sleep=self.sleep)
+        attempts = Attempts(patience, url_setting, url)
         return HttpGetter(attempts, self.settings.timeout_seconds)
 
     def api(self) -> ArxivApiSource:

@@ -19,6 +19,11 @@ def is_arxiv_id(text: str) -> bool:
     return _ARXIV_ID.match(text) is not None
 
 
+def base_id(arxiv_id: str) -> str:
+    """The id without its version: the identity used for deduplication."""
+    return _VERSION_SUFFIX.sub("", arxiv_id)
+
+
 @dataclass(frozen=True)
 class Window:
     """The half-open submission window [start, end) of one day's post, in the site's zone."""
@@ -62,7 +67,7 @@ class Paper:
     @property
     def base_id(self) -> str:
         """The id without its version: the identity used for deduplication."""
-        return _VERSION_SUFFIX.sub("", self.arxiv_id)
+        return base_id(self.arxiv_id)
 
     @property
     def version(self) -> int:

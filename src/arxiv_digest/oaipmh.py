@@ -55,7 +55,8 @@ class OaiPmhSource:
         return self._getter.requests_made
 
     def fetch_submitted(self, start: datetime, end: datetime) -> list[Paper]:
-        """Every paper in the configured categories first submitted in [start, end)."""
+        """Every paper in the configured categories first submitted in [start, end); a
+        cross-listed one once per set it is in (the caller dedupes)."""
         # A day early: OAI-PMH datestamps are days in UTC, and the range's start is not.
         first_day = (start.astimezone(UTC) - timedelta(days=1)).date().isoformat()
         papers = []

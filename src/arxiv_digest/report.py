@@ -99,8 +99,9 @@ class RunReport:
     """Today's listing; None when it was not read."""
     audit: Audit | None = None
 
-    def announcement_lines(self) -> list[str]:
-        """Whether arXiv announced today, and the audit of that listing against the records."""
+    def announcement_lines(self, bullet: str = "  ") -> list[str]:
+        """Whether arXiv announced today, and the audit of that listing against the records,
+        its details each after `bullet`."""
         if self.announcement is None:
             return ["arXiv's listing was not read: no window was settled"]
         if self.announcement.listing_day is None:
@@ -112,18 +113,20 @@ class RunReport:
             ]
         audit = self.audit
         late = f" ({audit.late_papers} of them joined their days late)" if audit.late_papers else ""
-        recorded = audit.announced - len(audit.findings) - sum(map(len, audit.unbuilt.values()))
+        recorded = audit.announced - len(audit.findings) - audit.unbuilt_papers
         lines = [
             f"arXiv's listing of {self.announcement.listing_day:%a %d %b %Y}:"
             f" {plural(audit.announced, 'paper')} announced in the site's categories,"
             f" {recorded} in their records{late}"
         ]
-        lines += [f"  not recorded: {item.arxiv_id}: {item.reason}" for item in audit.findings]
+        lines += [
+            f"{bullet}not recorded: {item.arxiv_id}: {item.reason}" for item in audit.findings
+        ]
         if audit.unbuilt:
             days = ", ".join(str(day) for day in sorted(audit.unbuilt))
-            count = sum(len(ids) for ids in audit.unbuilt.values())
+            count = audit.unbuilt_papers
             lines.append(
-                f"  {plural(count, 'paper')} of the listing {'belongs' if count == 1 else 'belong'}"
+                f"{bullet}{plural(count, 'paper')} of the listing {'belongs' if count == 1 else 'belong'}"
                 " to days the site has not built"
                 f" ({days}); `digest build --date DAY` adds a day"
             )
@@ -217,10 +220,7 @@ class RunReport:
             f" cost {_cost_text(usage, prices)}; {self.arxiv_requests} arXiv requests,"
             f" {self.pdf_downloads} PDFs downloaded; {self.elapsed_seconds:.1f} s.",
             "",
-            *(
-                line.replace("  not recorded:", "- not recorded:")
-                for line in self.announcement_lines()
-            ),
+            *self.announcement_lines(bullet="- "),
         ]
         if self.by_task:
             lines += ["", "| task | requests | tokens in | tokens out | cost |"]

@@ -34,6 +34,7 @@ from arxiv_digest import __version__, sanitize
 from arxiv_digest.config import Config
 from arxiv_digest.errors import BadInputError, DigestError
 from arxiv_digest.jekyll import SiteIdentity, at_base_url, day_url, read_site_identity
+from arxiv_digest.models import base_id
 from arxiv_digest.record import (
     DayRecord,
     ShownPaper,
@@ -149,8 +150,7 @@ def site_settings(config: Config, site_root: Path, base_url: str | None = None) 
 
 def paper_anchor(arxiv_id: str) -> str:
     """A paper's fragment on its day page, the same for every version."""
-    base = arxiv_id.rsplit("v", 1)[0]
-    return "arxiv-" + base.replace("/", "-")
+    return "arxiv-" + base_id(arxiv_id).replace("/", "-")
 
 
 def build_site(records_dir: Path, output_dir: Path, settings: SiteSettings) -> SiteResult:
