@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -257,20 +257,28 @@ def timed(command: list[str], cwd: Path) -> float:
     return time.perf_counter() - started
 
 
-def measured(command: list[str], cwd: Path) -> tuple[float, float]:
-    """Wall seconds of `command` and its peak memory (MB, its largest process: `digest` or a
-    worker of it), measured by a small Python parent so that its own start is not counted."""
+class Measured(NamedTuple):
+    wall_seconds: float
+    peak_mb: float
+    """Peak memory of its largest process (`digest` or a worker of it)."""
+    cpu_seconds: float
+    """User and system time of all its processes."""
+
+
+def measured(command: list[str], cwd: Path) -> Measured:
+    """`command` run to its end, measured by a small Python parent so that its own start is
+    not counted."""
     probe = (
         "import resource, subprocess, sys, time; started = time.perf_counter();"
         " subprocess.run(sys.argv[1:], check=True, capture_output=True);"
-        " print(time.perf_counter() - started,"
-        " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)"
+        " usage = resource.getrusage(resource.RUSAGE_CHILDREN);"
+        " print(time.perf_counter() - started, usage.ru_maxrss, usage.ru_utime + usage.ru_stime)"
     )
     done = subprocess.run(
         [sys.executable, "-c", probe, *command], cwd=cwd, check=True, capture_output=True, text=True
     )
-    seconds, kilobytes = done.stdout.split()[-2:]
-    return float(seconds), int(kilobytes) / 1024
+    seconds, kilobytes, cpu_seconds = done.stdout.split()[-3:]
+    return Measured(float(seconds), int(kilobytes) / 1024, float(cpu_seconds))
 
 
 def site_at_scale(say: Callable[[str], None], count: int, papers_per_post: int) -> None:
@@ -286,16 +294,17 @@ def site_at_scale(say: Callable[[str], None], count: int, papers_per_post: int) 
         digest = str(Path(sys.executable).with_name("digest"))
         html_only = [digest, "site", "--no-search"]
         with python_bytecode():
-            cold, cold_mb = measured(html_only, root)
-            search, search_mb = measured([digest, "site"], root)  # the index alone
-            again, _ = measured(html_only, root)
+            cold_run = measured(html_only, root)
+            cold, cold_mb = cold_run.wall_seconds, cold_run.peak_mb
+            search, search_mb, _ = measured([digest, "site"], root)  # the index alone
+            again, _, _ = measured(html_only, root)
             changed = root / "_records" / f"{date(2023, 6, 1) + timedelta(days=count // 2)}.json"
             changed.write_text(changed.read_text("utf-8").replace("第 3 篇", "第三篇"), "utf-8")
-            one_day, _ = measured(html_only, root)
+            one_day, _, _ = measured(html_only, root)
             new_day = root / "_records" / f"{date(2023, 6, 1) + timedelta(days=count)}.json"
             text = changed.read_text("utf-8").replace(changed.stem, new_day.stem)
             new_day.write_text(text, "utf-8")
-            added, _ = measured(html_only, root)
+            added, _, _ = measured(html_only, root)
         posts_mb = sum(path.stat().st_size for path in (root / "_posts").iterdir()) / 2**20
         site_mb = (
             sum(p.stat().st_size for p in (root / "_public").rglob("*") if p.is_file()) / 2**20
@@ -304,7 +313,8 @@ def site_at_scale(say: Callable[[str], None], count: int, papers_per_post: int) 
         jekyll_cold = jekyll_mb = float("nan")
         if jekyll:
             build = [jekyll, "build", "--source", str(root), "--destination", str(root / "_site")]
-            jekyll_cold, jekyll_mb = measured(build, root)
+            jekyll_cold, jekyll_mb, _ = measured(build, root)
+        cost_rows = cost_per_day(sorted((root / "_records").glob("*.json"))[:count])
     say("\n## The site at archive scale\n")
     say(
         f"{count:,} days of {papers_per_post} papers with formulas: {posts_mb:.0f} MB of posts,"
@@ -324,6 +334,100 @@ def site_at_scale(say: Callable[[str], None], count: int, papers_per_post: int) 
     say(f"| `digest site --no-search` again, nothing changed | {again:.2f} | | |")
     say(f"| again, one day changed | {one_day:.2f} | | |")
     say(f"| again, one day added (it and the day before it rendered) | {added:.2f} | | |")
+    say("\n## Where a day page's time goes\n")
+    say(
+        "The cold `digest site --no-search` above: its CPU time (every process, start to end)"
+        " per day, against the calls into native libraries it makes, each timed alone on the"
+        " same days (best of 3). The rest is Python's.\n"
+    )
+    say("| step | ms per day |")
+    say("| --- | ---: |")
+    native_seconds = 0.0
+    for label, seconds in cost_rows:
+        native_seconds += seconds
+        say(f"| {label} | {seconds * 1000 / count:.2f} |")
+    cpu_seconds = cold_run.cpu_seconds
+    say(f"| native libraries, together | {native_seconds * 1000 / count:.2f} |")
+    say(
+        "| the rest: the sanitizer's walk, glue, templates, files, start"
+        f" | {(cpu_seconds - native_seconds) * 1000 / count:.2f} |"
+    )
+    say(f"| **`digest site --no-search`, CPU** | **{cpu_seconds * 1000 / count:.2f}** |")
+    cores = os.cpu_count() or 1
+    say(
+        f"\nOn {cores} cores the native calls alone take {native_seconds / cores:.2f} s of wall"
+        f" time; 10 × faster than `jekyll build` is {jekyll_cold / 10:.2f} s."
+    )
+
+
+def cost_per_day(paths: list[Path]) -> list[tuple[str, float]]:
+    """Seconds the native libraries of `digest site` take on the records at `paths`, each
+    step timed alone (best of 3): what a day page costs before any Python of ours runs."""
+    import re
+
+    import nh3
+    import pyromark
+    from math_core import LatexToMathML
+
+    from arxiv_digest import safe_html, sanitize
+    from arxiv_digest.record import record_from_bytes
+
+    math_span = re.compile(r'<span class="math math-(?:inline|display)">(.*?)</span>', re.DOTALL)
+    raw = [path.read_bytes() for path in paths]
+    records = [record_from_bytes(path, data) for path, data in zip(paths, raw, strict=True)]
+    blocks = [
+        sanitize.block(text)
+        for record in records
+        for shown in record.papers
+        for text in (shown.paper.abstract, *(answer.text for answer in shown.answers.values()))
+    ]
+    options = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_MATH
+    rendered = [pyromark.html(block, options=options) for block in blocks]
+    formulas = [found for html in rendered for found in math_span.findall(html)]
+    converter = LatexToMathML(fancy_error=False)
+    mathml = [str(converter.convert_with_local_state(tex, displaystyle=False)) for tex in formulas]
+    cleaner = nh3.Cleaner(
+        tags=safe_html.TAGS,
+        attributes=safe_html.ATTRIBUTES,
+        url_schemes=safe_html.URL_SCHEMES,
+        link_rel=safe_html.LINK_REL,
+    )
+    held = [math_span.sub("\ue000", html) for html in rendered]
+    steps: list[tuple[str, Callable[[], object]]] = [
+        (
+            "record read and validated (pydantic-core)",
+            lambda: [record_from_bytes(path, data) for path, data in zip(paths, raw, strict=True)],
+        ),
+        (
+            "the sanitizer's parse (pulldown-cmark events, as Python objects)",
+            lambda: [
+                list(pyromark.events_with_range(block, options=options, merge_text=True))
+                for block in blocks
+            ],
+        ),
+        (
+            "Markdown → HTML (pulldown-cmark)",
+            lambda: [pyromark.html(block, options=options) for block in blocks],
+        ),
+        ("HTML sanitized (nh3), formulas held out", lambda: [cleaner.clean(h) for h in held]),
+        (
+            "formulas → MathML (math-core)",
+            lambda: [
+                converter.convert_with_local_state(tex, displaystyle=False) for tex in formulas
+            ],
+        ),
+        (
+            "MathML allowlist check (one regular expression)",
+            lambda: [safe_html.checked_mathml(m) for m in mathml],
+        ),
+    ]
+    return [(label, min(timeit_repeat(step))) for label, step in steps]
+
+
+def timeit_repeat(run: Callable[[], object], repeat: int = 3) -> list[float]:
+    import timeit
+
+    return timeit.repeat(run, number=1, repeat=repeat)
 
 
 def renderer_costs(say: Callable[[str], None]) -> None:
@@ -507,6 +611,64 @@ def slow_arxiv(
     say("| ---: | ---: | ---: |")
     for number, wall in enumerate(walls, 1):
         say(f"| {number} | {wall:.2f} | {wall / ideal:.2f} |")
+
+
+def critical_path(say: Callable[[str], None], runs: int = 5, latency: float = 1.0) -> None:
+    """Where a cold build's time goes at C = 8 (subprocess, stand-ins): before the model's
+    first request, the span of the requests, and after the last answer; and what importing
+    the model SDK alone costs, the part of the first no build can avoid."""
+    import statistics
+
+    rows = []
+    with python_bytecode():
+        for number in range(1, runs + 1):
+            bench = Bench(day_of(20), latency, None)
+            served: list[tuple[float, float]] = []
+            handle = bench.model.handle
+
+            def timed_handle(*request: Any, handle: Any = handle, served: Any = served) -> Any:
+                arrived = time.perf_counter()
+                reply = handle(*request)
+                served.append((arrived, time.perf_counter()))
+                return reply
+
+            bench.model.handle = timed_handle  # type: ignore[method-assign]
+            with running(bench.arxiv, bench.pdfs, bench.model):
+                started = time.perf_counter()
+                figures = bench.build(8, latency)
+                ended = started + figures.wall_seconds
+            bench.directory.cleanup()
+            first = min(arrived for arrived, _ in served) - started
+            last = max(answered for _, answered in served) - started
+            rows.append(
+                f"| {number} | {figures.wall_seconds:.2f} | {figures.ratio:.2f} | {first:.2f}"
+                f" | {last - first:.2f} | {ended - started - last:.2f} |"
+            )
+        probe = "import openai; openai.AsyncOpenAI(api_key='-', base_url='http://127.0.0.1:9/v1')"
+        bare = [timed([sys.executable, "-c", "pass"], ROOT) for _ in range(5)]
+        sdk = [timed([sys.executable, "-c", probe], ROOT) for _ in range(5)]
+    start_seconds = statistics.median(bare)
+    fastest_sdk, median_sdk = min(sdk) - start_seconds, statistics.median(sdk) - start_seconds
+    ideal = math.ceil(40 / 8) * latency
+    rounds = statistics.median(float(row.split(" | ")[4]) for row in rows)
+    say("\n## A cold build's critical path at L = 1 s\n")
+    say(
+        f"20 papers, C = 8, L = {latency:g} s, an arXiv that answers at once; ideal ="
+        f" ceil(2N / C) · L = {ideal:g} s. Times from the start of the `digest` process, as"
+        " the model stand-in saw its requests: the first arriving, the span to the last answer"
+        f" (five rounds of {latency:g} s), and the rest to the process's end.\n"
+    )
+    say("| run | wall s | ratio | first request at s | requests span s | after last answer s |")
+    say("| ---: | ---: | ---: | ---: | ---: | ---: |")
+    for row in rows:
+        say(row)
+    floor = fastest_sdk + rounds
+    say(
+        f"\nImporting `openai` and making its client, in a fresh interpreter, less the"
+        f" interpreter's own start: {fastest_sdk:.2f} s at the fastest of 5, {median_sdk:.2f} s"
+        f" the median. A build that did nothing but that and the requests (their median span,"
+        f" {rounds:.2f} s) would take {floor:.2f} s, {floor / ideal:.2f} × ideal."
+    )
 
 
 @contextlib.contextmanager
@@ -747,6 +909,11 @@ def main() -> None:
         help="only the cold build behind a slow arXiv; replaces that section of RESULTS.md",
     )
     parser.add_argument(
+        "--only-critical-path",
+        action="store_true",
+        help="only where a cold build's time goes at L = 1 s; replaces that section",
+    )
+    parser.add_argument(
         "--only-triage",
         action="store_true",
         help="only the triage's token share; replaces that section of RESULTS.md",
@@ -775,6 +942,7 @@ def main() -> None:
         return
     one_section = {
         scheduling: args.only_schedule, slow_arxiv: args.only_slow_arxiv, reruns: args.only_reruns,
+        critical_path: args.only_critical_path,
     }  # fmt: skip
     for measure_one, chosen in one_section.items():
         if chosen:
@@ -784,7 +952,10 @@ def main() -> None:
             print("\n".join(section))
             return
     if args.only_site:
-        for measure in (lambda say: site_at_scale(say, args.days, 20), renderer_costs):
+        for measure in (
+            lambda say: site_at_scale(say, args.days, 20),
+            renderer_costs,
+        ):
             section = []
             measure(section.append)
             _update_section(ROOT / "benchmarks" / "RESULTS.md", section)
@@ -852,6 +1023,7 @@ def main() -> None:
     triage_share(say)
     scheduling(say)
     slow_arxiv(say)
+    critical_path(say)
     reruns(say)
     site_at_scale(say, args.days, 20)
     renderer_costs(say)

@@ -38,6 +38,10 @@ from zoneinfo import ZoneInfo
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # socketserver's default backlog is 5: a burst of 8 new connections (a build's first
+    # round of requests) overflowed it, and TCP retried the dropped one a second later, a
+    # delay that was the stand-in's, not the tool's.
+    request_queue_size = 128
 
 
 @dataclass

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import threading
 import urllib.error
@@ -266,6 +267,21 @@ def test_the_manifest_is_not_published_content(site: Bench) -> None:
     # The manifest is ours: a dotfile GitHub Pages' artifact may carry but no page links.
     assert (site.root / "_public" / MANIFEST).is_file()
     assert not any(MANIFEST in url for url in parsed(site.root / "_public/index.html").urls)
+
+
+def test_the_preview_takes_a_burst_of_connections_at_once(tmp_path: Path) -> None:
+    # Not yet accepting: every connection must wait in the listen queue, as a burst does while
+    # the server's thread is busy; one the queue cannot hold would hang until TCP retries it.
+    server = site_server(tmp_path, "", 0)
+    connections = []
+    try:
+        for _ in range(24):
+            connections.append(socket.create_connection(server.server_address, timeout=0.5))
+    finally:
+        for connection in connections:
+            connection.close()
+        server.server_close()
+    assert len(connections) == 24
 
 
 # --- What a reader sees, in headless Chromium -------------------------------------------

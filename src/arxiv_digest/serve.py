@@ -17,7 +17,7 @@ def site_server(directory: Path, base_path: str, port: int) -> ThreadingHTTPServ
     """A server of `directory` at `base_path` on 127.0.0.1 (port 0: any free port)."""
     handler = functools.partial(_SiteHandler, base_path, directory=str(directory))
     try:
-        return ThreadingHTTPServer(("127.0.0.1", port), handler)
+        return _PreviewServer(("127.0.0.1", port), handler)
     except OSError as error:
         raise BadInputError(f"--port {port}: cannot listen there ({error.strerror})") from None
 
@@ -34,6 +34,13 @@ def serve_site(directory: Path, base_path: str, port: int, say: Callable[[str], 
             server.serve_forever()
         except KeyboardInterrupt:
             say("Stopped.")
+
+
+class _PreviewServer(ThreadingHTTPServer):
+    # socketserver listens with a backlog of 5, which a browser's burst of connections (a page,
+    # its assets, the search's fragments) can overflow while the server's thread is busy; a
+    # connection the kernel drops waits a second for TCP to retry it.
+    request_queue_size = 64
 
 
 class _SiteHandler(SimpleHTTPRequestHandler):
