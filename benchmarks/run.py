@@ -872,16 +872,19 @@ def triage_share(say: Callable[[str], None]) -> None:
 
 
 def _update_section(results: Path, lines: list[str]) -> None:
-    """Replace the section that `lines` (a `## ` heading first) holds in RESULTS.md, or add it."""
-    heading = next(line for line in lines if line.strip().startswith("## "))
+    """Replace each section that `lines` hold (a `## ` heading and what follows it, up to the
+    next) in RESULTS.md, or add it at the end."""
     text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-    start = text.find(heading.strip())
-    section = "\n".join(lines).strip() + "\n"
-    if start < 0:
-        text = text.rstrip() + "\n\n" + section
-    else:
-        end = text.find("\n## ", start + 1)
-        text = text[:start] + section + (text[end:] if end >= 0 else "")
+    sections = ("\n".join(lines).strip() + "\n").split("\n## ")
+    for number, section in enumerate(sections):
+        section = section if number == 0 else "## " + section
+        heading = section.split("\n", 1)[0].strip()
+        start = text.find(heading)
+        if start < 0:
+            text = text.rstrip() + "\n\n" + section
+        else:
+            end = text.find("\n## ", start + 1)
+            text = text[:start] + section.rstrip("\n") + "\n" + (text[end:] if end >= 0 else "")
     results.write_text(text, encoding="utf-8")
 
 
