@@ -362,17 +362,15 @@ def site_at_scale(say: Callable[[str], None], count: int, papers_per_post: int) 
 
 def cost_per_day(paths: list[Path]) -> list[tuple[str, float]]:
     """Seconds the native libraries of `digest site` take on the records at `paths`, each
-    step timed alone (best of 3): what a day page costs before any Python of ours runs."""
-    import re
+    step timed alone (best of 3) with the site's own parser options, sanitizer and converter:
+    what a day page costs before any Python of ours runs."""
+    import timeit
 
-    import nh3
     import pyromark
-    from math_core import LatexToMathML
 
     from arxiv_digest import safe_html, sanitize
     from arxiv_digest.record import record_from_bytes
 
-    math_span = re.compile(r'<span class="math math-(?:inline|display)">(.*?)</span>', re.DOTALL)
     raw = [path.read_bytes() for path in paths]
     records = [record_from_bytes(path, data) for path, data in zip(paths, raw, strict=True)]
     blocks = [
@@ -381,18 +379,11 @@ def cost_per_day(paths: list[Path]) -> list[tuple[str, float]]:
         for shown in record.papers
         for text in (shown.paper.abstract, *(answer.text for answer in shown.answers.values()))
     ]
-    options = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_MATH
-    rendered = [pyromark.html(block, options=options) for block in blocks]
-    formulas = [found for html in rendered for found in math_span.findall(html)]
-    converter = LatexToMathML(fancy_error=False)
+    rendered = [pyromark.html(block, options=safe_html._OPTIONS) for block in blocks]
+    formulas = [found for html in rendered for found in safe_html._MATH.findall(html)]
+    converter, cleaner = safe_html._converter(), safe_html._cleaner()
     mathml = [str(converter.convert_with_local_state(tex, displaystyle=False)) for tex in formulas]
-    cleaner = nh3.Cleaner(
-        tags=safe_html.TAGS,
-        attributes=safe_html.ATTRIBUTES,
-        url_schemes=safe_html.URL_SCHEMES,
-        link_rel=safe_html.LINK_REL,
-    )
-    held = [math_span.sub("\ue000", html) for html in rendered]
+    held = [safe_html._MATH.sub("\ue000", html) for html in rendered]
     steps: list[tuple[str, Callable[[], object]]] = [
         (
             "record read and validated (pydantic-core)",
@@ -401,13 +392,13 @@ def cost_per_day(paths: list[Path]) -> list[tuple[str, float]]:
         (
             "the sanitizer's parse (pulldown-cmark events, as Python objects)",
             lambda: [
-                list(pyromark.events_with_range(block, options=options, merge_text=True))
+                list(pyromark.events_with_range(block, options=sanitize._OPTIONS, merge_text=True))
                 for block in blocks
             ],
         ),
         (
             "Markdown → HTML (pulldown-cmark)",
-            lambda: [pyromark.html(block, options=options) for block in blocks],
+            lambda: [pyromark.html(block, options=safe_html._OPTIONS) for block in blocks],
         ),
         ("HTML sanitized (nh3), formulas held out", lambda: [cleaner.clean(h) for h in held]),
         (
@@ -421,13 +412,7 @@ def cost_per_day(paths: list[Path]) -> list[tuple[str, float]]:
             lambda: [safe_html.checked_mathml(m) for m in mathml],
         ),
     ]
-    return [(label, min(timeit_repeat(step))) for label, step in steps]
-
-
-def timeit_repeat(run: Callable[[], object], repeat: int = 3) -> list[float]:
-    import timeit
-
-    return timeit.repeat(run, number=1, repeat=repeat)
+    return [(label, min(timeit.repeat(step, number=1, repeat=3))) for label, step in steps]
 
 
 def renderer_costs(say: Callable[[str], None]) -> None:
@@ -620,6 +605,7 @@ def critical_path(say: Callable[[str], None], runs: int = 5, latency: float = 1.
     import statistics
 
     rows = []
+    spans = []
     with python_bytecode():
         for number in range(1, runs + 1):
             bench = Bench(day_of(20), latency, None)
@@ -640,6 +626,7 @@ def critical_path(say: Callable[[str], None], runs: int = 5, latency: float = 1.
             bench.directory.cleanup()
             first = min(arrived for arrived, _ in served) - started
             last = max(answered for _, answered in served) - started
+            spans.append(last - first)
             rows.append(
                 f"| {number} | {figures.wall_seconds:.2f} | {figures.ratio:.2f} | {first:.2f}"
                 f" | {last - first:.2f} | {ended - started - last:.2f} |"
@@ -650,7 +637,7 @@ def critical_path(say: Callable[[str], None], runs: int = 5, latency: float = 1.
     start_seconds = statistics.median(bare)
     fastest_sdk, median_sdk = min(sdk) - start_seconds, statistics.median(sdk) - start_seconds
     ideal = math.ceil(40 / 8) * latency
-    rounds = statistics.median(float(row.split(" | ")[4]) for row in rows)
+    rounds = statistics.median(spans)
     say("\n## A cold build's critical path at L = 1 s\n")
     say(
         f"20 papers, C = 8, L = {latency:g} s, an arXiv that answers at once; ideal ="
@@ -955,10 +942,7 @@ def main() -> None:
             print("\n".join(section))
             return
     if args.only_site:
-        for measure in (
-            lambda say: site_at_scale(say, args.days, 20),
-            renderer_costs,
-        ):
+        for measure in (lambda say: site_at_scale(say, args.days, 20), renderer_costs):
             section = []
             measure(section.append)
             _update_section(ROOT / "benchmarks" / "RESULTS.md", section)
