@@ -4,6 +4,8 @@ break the page's structure if it were published as written."""
 
 from __future__ import annotations
 
+import json
+
 from tests.corpus import analysis_for, at
 from tests.standins import FeedPaper
 
@@ -51,7 +53,17 @@ PAPERS = [
     ),
     _paper(4, "Prompt Injection via the PDF", ["Trent"], "Abstract four.", "6 pages"),
     _paper(5, "Benign Paper Near the End", ["Alice", "Bob"], "Abstract five.", "7 pages"),
+    # arXiv's fields are plain text: these markers are shown, not read as emphasis.
+    _paper(
+        6,
+        "What the __init__ of a *Speech* Model Learns",
+        ["**Bold** Claim", "_Under_ Score"],
+        "Abstract six.",
+        "`code` and **not bold**",
+    ),
 ]
+LITERAL_TITLE = "What the __init__ of a *Speech* Model Learns"
+LITERAL_AUTHORS = "**Bold** Claim, _Under_ Score"
 
 TRANSLATIONS = {
     "2602.40001v1": (
@@ -89,6 +101,28 @@ ANALYSES = {
     "2602.40005v1": analysis_for("Benign") + "\n\n公式 $$p(y|x) = \\frac{a}{b}$$ 成立。",
 }
 
+# The triage's one-line fields are shown on the home, topic and day pages and in the feeds.
+TRIAGES = {
+    "2602.40001v1": {
+        "title_zh": "<iframe src=//e.x></iframe>关键词检测的**鲁棒**方法 <img src=x onerror=alert(30)>",
+        "summary_zh": "<iframe src=//e.x></iframe>一行摘要 [点我](javascript:alert(31)) 与"
+        " <a href=javascript:alert(32)>链接</a>",
+        "topics": ["asr", "speaker"],
+    },
+    "2602.40002v1": {
+        "title_zh": "编解码 | 表格 | 注入 ![图](https://tracker.example/t.png)",
+        "summary_zh": "| a | b |\n|---|---|\n| 摘要 | 表格 | <script>alert(33)</script>",
+        "topics": ["codec"],
+    },
+    "2602.40006v1": {
+        "title_zh": "语音模型的 __init__ 学到了什么 *强调* `代码`",
+        "summary_zh": "<svg onload=alert(34)>摘要 {{ site.github.owner_name }} $$\\href{javascript:alert(35)}{x}$$",
+        "topics": ["asr"],
+    },
+}
+IFRAME = "<iframe src=//e.x></iframe>"
+"""Shown as text wherever a triage field is shown."""
+
 FAILED_TRANSLATION = "2602.40003v1"
 """Its translation fails on purpose: the (hostile) abstract is published instead."""
 FAILED_ANALYSIS = "2602.40003v1"
@@ -97,4 +131,8 @@ FAILED_ANALYSIS = "2602.40003v1"
 def answers() -> dict[tuple[str, str], str]:
     table = {(arxiv_id, "translation"): text for arxiv_id, text in TRANSLATIONS.items()}
     table.update({(arxiv_id, "analysis"): text for arxiv_id, text in ANALYSES.items()})
+    table.update(
+        {(arxiv_id, "triage"): json.dumps(triage, ensure_ascii=False)
+         for arxiv_id, triage in TRIAGES.items()}
+    )  # fmt: skip
     return table

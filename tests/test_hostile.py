@@ -1,15 +1,21 @@
 """The hostile corpus (tests/hostile.py) published both ways — real Jekyll (kramdown) and
-our own site (`digest site`) — and every page and feed read by headless Chromium
-with script and network blocked: no script but the layout's, no event handler, no URL
-but http(s), mailto or the site's own, no image, no element off the allowlist, one
-heading and one rule per paper, one details block per analysis, nothing after the last
-paper. The same corpus rendered without sanitizing must fail these checks.
+our own site (`digest site`, with its search index) — and every page and feed read by
+headless Chromium with script and network blocked: no script but the layout's, no event
+handler, no URL but http(s), mailto or the site's own, no image, no element off the
+allowlist, one heading and one rule per paper, one details block per analysis, nothing
+after the last paper. Every file the site writes is checked, found by walking the output
+(a new kind of file fails until it has a check); the search is run in Chromium against
+the hostile index. The same corpus rendered without sanitizing must fail these checks.
 """
 
 from __future__ import annotations
 
+import gzip
+import json
+import re
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -20,7 +26,10 @@ import pytest
 from lxml import etree
 
 from arxiv_digest import render
+from arxiv_digest.render import default_templates_dir
 from arxiv_digest.safe_html import ATTRIBUTES, TAGS
+from arxiv_digest.search import BUNDLE_DIR, write_index
+from arxiv_digest.serve import site_server
 from arxiv_digest.website import build_site, site_settings
 from tests import hostile
 from tests.inprocess import Bench
@@ -48,6 +57,28 @@ SITE_LAYOUT_ATTRIBUTES = {
 SITE_CONTENT_ATTRIBUTES = SITE_LAYOUT_ATTRIBUTES | {
     f"{tag}@{name}" for tag, names in ATTRIBUTES.items() for name in names
 }
+# What the other pages' templates write in <main> (home, archive, topics, search, 404).
+SITE_PAGE_TAGS = SITE_LAYOUT_TAGS | TAGS | {"form", "input", "button", "br"}
+SITE_PAGE_ATTRIBUTES = SITE_CONTENT_ATTRIBUTES | {
+    "form@class", "form@action", "form@method", "form@role", "input@type", "input@name",
+    "input@placeholder", "input@aria-label", "input@autofocus", "button@type", "p@id",
+    "p@role", "ol@id", "ol@class", "ul@class", "section@id",
+}  # fmt: skip
+FEED_ENTRY_TAGS = {"article", "header", "h1", "time", "p", "nav", "strong", "ol"}
+FEED_ENTRY_ATTRIBUTES = {
+    "article@class", "time@datetime", "a@rel", "h2@id", "div@class", "nav@class",
+    "nav@aria-label", "p@class", "span@class", "p@lang",
+}  # fmt: skip
+# A search result as the search page's script builds it (text, and Pagefind's <mark>).
+SEARCH_RESULT_TAGS = {"li", "a", "div", "p", "mark"}
+SEARCH_RESULT_ATTRIBUTES = {"a@href", "a@lang", "div@class", "p@class"}
+# The outputs that show the first paper's triage (its one-line fields are hostile).
+SHOWS_TRIAGE = {
+    "index.html", "2026/02/13/arxiv/index.html", "topics/asr/index.html",
+    "topics/speaker/index.html", "topics/asr/feed.xml", "topics/speaker/feed.xml",
+}  # fmt: skip
+SHOWS_LITERAL_TITLE = {"index.html", "2026/02/13/arxiv/index.html", "topics/asr/index.html"}
+DAY_PAGE = re.compile(r"\d{4}/\d\d/\d\d/arxiv/index\.html")
 PAPERS = len(hostile.PAPERS)
 ANALYSES = len(hostile.ANALYSES)
 
@@ -155,6 +186,7 @@ class Published:
     jekyll_feed: Path
     site_page: Path
     site_feed: Path
+    site_dir: Path
 
 
 def publish(root: Path, *, sanitized: bool = True) -> Published:
@@ -166,7 +198,10 @@ def publish(root: Path, *, sanitized: bool = True) -> Published:
 def _publish(root: Path, sanitized: bool) -> Published:
     bench = Bench.of(root, hostile.PAPERS)
     bench.model.answers = hostile.answers()
-    bench.configure(llm={"max_attempts": 1, "require_chinese": False})
+    bench.configure(
+        llm={"max_attempts": 1, "require_chinese": False},
+        triage={"enabled": True, "max_summary_chars": 200},
+    )
     bench.build(hostile.DAY)
     if not sanitized:
         # The self-test: the same records, rendered with the untrusted text as it came.
@@ -189,6 +224,7 @@ def _publish(root: Path, sanitized: bool) -> Published:
     config = bench.config
     if sanitized:
         build_site(config.output.records_dir, root / "_public", site_settings(config, root))
+        write_index(root / "_public")
     else:
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr("arxiv_digest.website.sanitize.block", lambda text: text)
@@ -199,6 +235,7 @@ def _publish(root: Path, sanitized: bool) -> Published:
         jekyll_feed=root / "_site/feed.xml",
         site_page=root / "_public/2026/02/13/arxiv/index.html",
         site_feed=root / "_public/feed.xml",
+        site_dir=root / "_public",
     )
 
 
@@ -243,6 +280,31 @@ class Browser:
         }  # fmt: skip
         return dict(self.page.evaluate(INSPECT, selectors))
 
+    def search(self, site_dir: Path, query: str) -> dict[str, Any]:
+        """The search page of `site_dir`, served on loopback, with its script on: the report
+        on the results it shows for `query`."""
+        server = site_server(site_dir, "", 0)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        origin = f"http://127.0.0.1:{server.server_address[1]}"
+        context = self._browser.new_context()
+        context.route(
+            "**/*",
+            lambda route: (
+                route.continue_() if route.request.url.startswith(origin) else route.abort()
+            ),
+        )
+        try:
+            page = context.new_page()
+            page.goto(f"{origin}/search/?q={query}")
+            page.locator("#search-results li").first.wait_for(timeout=10_000)
+            selectors = {"root": "#search-results", "heading": "h2", "details": "details",
+                         "rule": "hr", "label": "strong"}  # fmt: skip
+            return dict(page.evaluate(INSPECT, selectors))
+        finally:
+            context.close()
+            server.shutdown()
+            server.server_close()
+
     def close(self) -> None:
         self._context.close()
         self._browser.close()
@@ -266,27 +328,59 @@ def surfaces(published: Published, *, feeds: bool = True) -> list[tuple[Surface,
         ["application/ld+json", "/assets/mathjax-config.js", MATHJAX],
         JEKYLL_CONTENT_TAGS, JEKYLL_CONTENT_ATTRIBUTES, structure=True,
     )  # fmt: skip
-    ours = Surface(
-        "site page", published.site_page.as_uri(), "article.day", [],
-        SITE_LAYOUT_TAGS | TAGS, SITE_CONTENT_ATTRIBUTES, structure=True,
-        heading="section.paper > h2", details="details.analysis", rule="section.paper",
-        label="strong", labels=0, text_after=True,
-    )  # fmt: skip
+    ours = day_page(published.site_page.as_uri())
     checked: list[tuple[Surface, str | None]] = [(jekyll, None), (ours, None)]
     if not feeds:
         return checked
     for feed, page in ((published.jekyll_feed, jekyll), (published.site_feed, ours)):
         for number, content in enumerate(feed_entries(feed)):
-            entry = Surface(
-                f"{page.name.split()[0]} feed entry {number}", "", "article", [],
-                page.tags | {"article", "header", "h1", "time", "p", "nav", "strong", "ol"},
-                page.attributes | {"article@class", "time@datetime", "a@rel", "h2@id",
-                                   "div@class", "nav@class", "nav@aria-label", "p@class",
-                                   "span@class"},
-                structure=False,
-            )  # fmt: skip
-            checked.append((entry, content))
+            checked.append((feed_entry(f"{page.name.split()[0]} feed", number, page), content))
     return checked
+
+
+def feed_entry(feed: str, number: int, page: Surface) -> Surface:
+    """An entry of a feed whose content comes from `page`'s kind of page."""
+    return Surface(
+        f"{feed} entry {number}", "", "article", [], page.tags | FEED_ENTRY_TAGS,
+        page.attributes | FEED_ENTRY_ATTRIBUTES, structure=False,
+    )  # fmt: skip
+
+
+def day_page(url: str) -> Surface:
+    return Surface(
+        "site page", url, "article.day", [],
+        SITE_LAYOUT_TAGS | TAGS, SITE_CONTENT_ATTRIBUTES, structure=True,
+        heading="section.paper > h2", details="details.analysis", rule="section.paper",
+        label="strong", labels=0, text_after=True,
+    )  # fmt: skip
+
+
+def site_page(name: str, url: str) -> Surface:
+    """Any other page of the site: what its <main> holds; only the search page runs a script."""
+    scripts = ["/assets/search.js"] if name == "search/index.html" else []
+    return Surface(
+        name, url, "main", scripts, SITE_PAGE_TAGS, SITE_PAGE_ATTRIBUTES, structure=False
+    )
+
+
+def published_files(site_dir: Path) -> list[str]:
+    """Every file `digest site` wrote that GitHub Pages publishes (hidden ones are not)."""
+    return sorted(
+        path.relative_to(site_dir).as_posix()
+        for path in site_dir.rglob("*")
+        if path.is_file()
+        and not any(part.startswith(".") for part in path.relative_to(site_dir).parts)
+    )
+
+
+def search_records(site_dir: Path) -> list[dict[str, Any]]:
+    """The search index's records: one per indexed page, as Pagefind stores them."""
+    records = []
+    for fragment in sorted((site_dir / BUNDLE_DIR / "fragment").glob("*.pf_fragment")):
+        data = gzip.decompress(fragment.read_bytes())
+        assert data.startswith(b"pagefind_dcd"), fragment
+        records.append(json.loads(data[len(b"pagefind_dcd") :]))
+    return records
 
 
 def test_the_hostile_corpus_reaches_no_reader(browser: Browser, tmp_path: Path) -> None:
@@ -301,8 +395,70 @@ def test_the_hostile_corpus_reaches_no_reader(browser: Browser, tmp_path: Path) 
             # Nothing was dropped: what could not be allowed is there, as text.
             text = report["text"]
             for shown in ("## 伪造标题", "p(y|x)", "<script>alert(6)</script>", "深层引用",
-                          "{{ site.github.owner_name }}", "javascript:alert(10)"):  # fmt: skip
+                          "{{ site.github.owner_name }}", "javascript:alert(10)",
+                          hostile.LITERAL_TITLE):  # fmt: skip
                 assert shown in text, (surface.name, shown)
+    # arXiv's plain text stays plain on the Jekyll page: its authors too.
+    assert hostile.LITERAL_AUTHORS in browser.inspect(checked[0][0])["text"]
+
+
+def test_every_file_the_site_writes_holds_only_the_allowlist(
+    browser: Browser, tmp_path: Path
+) -> None:
+    published = publish(tmp_path)
+    site_dir = published.site_dir
+    assets = default_templates_dir() / "site" / "assets"
+    kinds: dict[str, int] = {}
+    for name in published_files(site_dir):
+        path = site_dir / name
+        if name.startswith(f"{BUNDLE_DIR}/"):
+            kind = "search index"  # Pagefind's program and index; its records are read below
+        elif name.startswith("assets/"):
+            kind = "asset"  # shipped as they are, made from no record
+            assert path.read_bytes() == (assets / name.removeprefix("assets/")).read_bytes()
+        elif name.endswith(".html"):
+            kind = "page"
+            surface = (
+                day_page(path.as_uri())
+                if DAY_PAGE.fullmatch(name)
+                else site_page(name, path.as_uri())
+            )
+            report = browser.inspect(surface)
+            assert violations(report, surface) == [], name
+            if name in SHOWS_TRIAGE:  # as written
+                assert hostile.IFRAME in report["text"], name
+            if name in SHOWS_LITERAL_TITLE:  # as arXiv gives it
+                assert hostile.LITERAL_TITLE in report["text"], name
+        elif name.endswith(".xml"):
+            kind = "feed"
+            page = day_page("") if name == "feed.xml" else site_page(name, "")
+            texts = []
+            for number, content in enumerate(feed_entries(path)):
+                entry = feed_entry(name, number, page)
+                report = browser.inspect(entry, content)
+                assert violations(report, entry) == [], entry.name
+                texts.append(report["text"])
+            if name in SHOWS_TRIAGE:
+                assert any(hostile.IFRAME in text for text in texts), name
+        else:
+            pytest.fail(f"{name}: no check for this kind of output; add one to this test")
+        kinds[kind] = kinds.get(kind, 0) + 1
+    # Home, archive, topics, three topic pages, search, 404 and the day; the feed and three
+    # topic feeds; the stylesheet and the search script.
+    assert kinds["page"] == 9 and kinds["feed"] == 4 and kinds["asset"] == 2, kinds
+
+    # The search index's records: site paths only, and the papers' titles as text.
+    records = search_records(site_dir)
+    assert [record["url"] for record in records] == ["/2026/02/13/arxiv/"]
+    titles = {anchor["text"] for record in records for anchor in record["anchors"]}
+    assert hostile.LITERAL_TITLE in titles
+    assert all(set(record["meta"]) == {"title"} for record in records)
+    # ... and the results the search page shows from them, with its script on.
+    for query in ("alert", "iframe", "javascript"):
+        report = browser.search(site_dir, query)
+        results = Surface(f"search for {query}", "", "#search-results", ["/assets/search.js"],
+                          SEARCH_RESULT_TAGS, SEARCH_RESULT_ATTRIBUTES, structure=False)  # fmt: skip
+        assert violations(report, results) == [], query
 
 
 def test_without_sanitizing_the_same_corpus_fails_the_checks(

@@ -146,10 +146,21 @@ def test_block(text: str, expected: str) -> None:
         ("<script>alert(1)</script>", "\\<script\\>alert(1)\\</script\\>"),
         ("A [link](https://e.com) | and a pipe", "A &#91;link&#93;(https\\://e\\.com) \\| and a pipe"),
         ("1. Not a list", "1. Not a list"),
+        # arXiv's fields are plain text: no emphasis, code or link is read into them.
+        ("What the __init__ of a *Speech* Model Learns", "What the \\_\\_init\\_\\_ of a \\*Speech\\* Model Learns"),
+        ("**Bold** Claim, _Under_ Score", "\\*\\*Bold\\*\\* Claim, \\_Under\\_ Score"),
+        ("A `code` span", "A \\`code\\` span"),
     ],
 )  # fmt: skip
 def test_inline(text: str, expected: str) -> None:
     assert inline(text) == expected
+    assert_only_text(f"x {expected}")  # as the middle of a line, where it stands
+
+
+def assert_only_text(markdown: str) -> None:
+    """What a one-line field may hold: text and formulas, in one paragraph."""
+    for name, _ in constructs(markdown):
+        assert name in ("Paragraph", "Text", "InlineMath", "DisplayMath"), (name, markdown)
 
 
 HOSTILE = st.text(
@@ -236,6 +247,7 @@ def test_any_one_line_field_comes_out_as_inline_text(text: str) -> None:
     safe = inline(text)
     assert "\n" not in safe
     assert_only_allowed(f"x {safe}")
+    assert_only_text(f"x {safe}")
     assert inline(safe) == safe
 
 

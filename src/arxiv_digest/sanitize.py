@@ -8,7 +8,9 @@ over lines:
 - allowed: paragraphs, lists (nested at most `_MAX_LIST_DEPTH` deep), emphasis and
   strong emphasis, code spans and fenced code blocks, links to http(s) or mailto URLs
   whose visible text, when it is a URL, is that URL, and formulas (`$$ … $$`, and
-  `$ … $`, which is written as `$$ … $$` because kramdown reads only that);
+  `$ … $`, which is written as `$$ … $$` because kramdown reads only that); in a
+  one-line field (a title, an author), which arXiv gives as plain text, only text and
+  formulas;
 - everything else (headings, rules, quotes, tables, raw HTML, images, reference
   definitions and links, strikethrough, indented code) keeps its text but loses its
   syntax: each of its punctuation characters is escaped, so both renderers show it
@@ -112,7 +114,8 @@ _LANGUAGE = re.compile(r"[A-Za-z0-9_+#.-]{1,30}")
 # The labels of the metadata lines the post template writes for each paper.
 _METADATA_LABELS = {"Authors", "Categories", "arXiv", "PDF"}
 _ALLOWED_CONTAINERS = {"Paragraph", "List", "Item", "Emphasis", "Strong", "Link", "CodeBlock"}
-_ALLOWED_INLINE_CONTAINERS = {"Paragraph", "Emphasis", "Strong"}
+# A one-line field is text: only the paragraph it is parsed in.
+_ALLOWED_INLINE_CONTAINERS = {"Paragraph"}
 # Allowed containers with nothing more to check (not lists, links or code blocks).
 _PLAIN_CONTAINERS = {"Paragraph", "Item", "Emphasis", "Strong"}
 
@@ -136,7 +139,9 @@ def block(text: str) -> str:
 
 
 def inline(text: str) -> str:
-    """A one-line field (title, author, category): text, code, emphasis and formulas only."""
+    """A one-line field (title, author, category, comment; a triage's title and summary):
+    plain text, shown as written (`__init__`, `*Speech*`), and formulas. arXiv gives these
+    fields as text, so no emphasis, code or link is read into them."""
     source = _latex_formulas(" ".join(normalize(text).split()))
     if is_plain(source, inline_only=True):
         return source
@@ -237,7 +242,7 @@ def _neutralize(text: str, *, inline_only: bool) -> str:
         if skipping or in_code_block:
             continue
         ((kind, value),) = event.items()
-        if kind == "Code":
+        if kind == "Code" and not inline_only:
             edits.canonical_code(str(value), span["start"], span["end"])
         elif kind in ("DisplayMath", "InlineMath"):
             edits.canonical_math(kind, str(value), span["start"], span["end"])

@@ -59,6 +59,7 @@ MANIFEST = ".digest-site.json"
 TEMPLATES = (
     "base.html.j2", "article.html.j2", "day.html.j2", "home.html.j2", "archive.html.j2",
     "topic.html.j2", "topics.html.j2", "search.html.j2", "404.html.j2", "feed.xml.j2",
+    "feed-paper.html.j2",
 )  # fmt: skip
 ASSETS = ("site.css", "search.js")
 HOME_DAYS = 7
@@ -467,6 +468,7 @@ def _write_indexes(
             ],
         ),
     }
+    paper_entry = templates.get_template("site/feed-paper.html.j2")
     if used_topics:
         pages["topics/index.html"] = page(
             "topics.html.j2", counts={key: len(by_topic[key]) for key in used_topics}
@@ -485,7 +487,7 @@ def _write_indexes(
                     "url": f"{summary.url}#{paper.anchor}",
                     "title": paper.title_zh or paper.arxiv_id,
                     "updated": summary.day,
-                    "content": f"<p>{paper.title}</p><p>{paper.summary_zh}</p>",
+                    "content": paper_entry.render(paper=paper),
                 }
                 for summary, paper in by_topic[key][:TOPIC_FEED_PAPERS]
             ],
