@@ -23,11 +23,18 @@ from urllib.parse import unquote, urldefrag, urlsplit
 import feedparser
 import pytest
 
+import arxiv_digest
 from arxiv_digest.errors import BadInputError, ConfigError
 from arxiv_digest.jekyll import read_site_identity
 from arxiv_digest.search import write_index
 from arxiv_digest.serve import site_server
-from arxiv_digest.website import MANIFEST, SiteResult, build_site, site_settings
+from arxiv_digest.website import (
+    MANIFEST,
+    SiteResult,
+    build_site,
+    code_fingerprint,
+    site_settings,
+)
 from tests.conftest import DIGEST
 from tests.inprocess import Bench
 from tests.standins import FeedPaper
@@ -228,6 +235,24 @@ def test_rebuilds_render_only_what_changed(tmp_path: Path) -> None:
     )
     assert build(bench).rendered == 3
     assert "<p>自定义</p>" in (tmp_path / "_public/2026/02/13/arxiv/index.html").read_text("utf-8")
+
+
+def test_any_module_of_the_package_renders_every_page_again(tmp_path: Path) -> None:
+    # A change to models.base_id or jekyll.day_url changes every page's anchors or URL, yet
+    # the site once hashed four named modules only and rendered nothing ("0 rendered").
+    package = tmp_path / "arxiv_digest"
+    shutil.copytree(
+        Path(arxiv_digest.__file__).parent, package, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    before = code_fingerprint(package)
+    for module in sorted(package.rglob("*.py")):
+        kept = module.read_bytes()
+        module.write_bytes(kept + b"\n# changed\n")
+        assert code_fingerprint(package) != before, module.name
+        module.write_bytes(kept)
+    (package / "__pycache__").mkdir()
+    (package / "__pycache__" / "models.cpython-311.pyc").write_bytes(b"compiled")
+    assert code_fingerprint(package) == before  # compiled files are not the code
 
 
 def test_a_broken_record_leaves_the_site_as_it_was(tmp_path: Path) -> None:

@@ -55,12 +55,6 @@ from arxiv_digest.tasks import ANALYSIS, TRANSLATION, TRIAGE, parse_triage
 from arxiv_digest.write import stage_file, write_atomically
 
 MANIFEST = ".digest-site.json"
-"""The compiled templates, beside the manifest (hidden: GitHub Pages' artifact leaves both out)."""
-TEMPLATES = (
-    "base.html.j2", "article.html.j2", "day.html.j2", "home.html.j2", "archive.html.j2",
-    "topic.html.j2", "topics.html.j2", "search.html.j2", "404.html.j2", "feed.xml.j2",
-    "feed-paper.html.j2",
-)  # fmt: skip
 ASSETS = ("site.css", "search.js")
 HOME_DAYS = 7
 FEED_DAYS = 10
@@ -499,15 +493,25 @@ def _write_indexes(
         write_atomically(output_dir / "assets" / name, source, durable=False)
 
 
-def _fingerprint(templates: jinja2.Environment, settings: SiteSettings) -> str:
-    """What every page depends on: the tool, its renderers, the templates and the settings."""
+def code_fingerprint(package_dir: Path) -> str:
+    """The package's code as a whole: any module can change what a page says (an anchor, a
+    URL, how a triage or a window is read), so a change to any one renders every page."""
     digest = hashlib.sha256(__version__.encode())
-    package = Path(__file__).parent
-    for module in ("website.py", "safe_html.py", "sanitize.py", "render.py"):
-        digest.update((package / module).read_bytes())
-    for name in (*TEMPLATES, *(f"assets/{asset}" for asset in ASSETS)):
-        source, _, _ = templates.loader.get_source(templates, f"site/{name}")  # type: ignore[union-attr]
-        digest.update(source.encode("utf-8"))
+    for module in sorted(package_dir.rglob("*.py")):
+        digest.update(module.relative_to(package_dir).as_posix().encode())
+        digest.update(module.read_bytes())
+    return digest.hexdigest()
+
+
+def _fingerprint(templates: jinja2.Environment, settings: SiteSettings) -> str:
+    """What every page depends on: the tool's code, the site's templates (each as the site
+    overrides it) and the settings."""
+    digest = hashlib.sha256(code_fingerprint(Path(__file__).parent).encode())
+    for name in sorted(templates.list_templates()):
+        if name.startswith("site/"):
+            source, _, _ = templates.loader.get_source(templates, name)  # type: ignore[union-attr]
+            digest.update(name.encode())
+            digest.update(source.encode("utf-8"))
     digest.update(repr((asdict(settings.identity), settings.categories)).encode())
     digest.update(json.dumps(dict(settings.topics), ensure_ascii=False).encode())
     return digest.hexdigest()
