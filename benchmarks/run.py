@@ -42,7 +42,7 @@ from tests.standins import (  # noqa: E402
     running,
 )
 
-from arxiv_digest import pdftext  # noqa: E402
+from arxiv_digest.answers import pdftext  # noqa: E402
 from arxiv_digest.models import Answer, Paper  # noqa: E402
 from arxiv_digest.record import (  # noqa: E402
     SCHEMA,
@@ -51,12 +51,8 @@ from arxiv_digest.record import (  # noqa: E402
     ShownPaper,
     write_record,
 )
-from arxiv_digest.render import (  # noqa: E402
-    PostSettings,
-    post_context,
-    render_post,
-    template_environment,
-)
+from arxiv_digest.templating import template_environment  # noqa: E402
+from arxiv_digest.views.post import PostSettings, post_context, render_post  # noqa: E402
 from arxiv_digest.window import window_for  # noqa: E402
 
 DAY = "2026-02-13"
@@ -368,8 +364,8 @@ def cost_per_day(paths: list[Path]) -> list[tuple[str, float]]:
 
     import pyromark
 
-    from arxiv_digest import safe_html, sanitize
     from arxiv_digest.record import record_from_bytes
+    from arxiv_digest.views import safe_html, sanitize
 
     raw = [path.read_bytes() for path in paths]
     records = [record_from_bytes(path, data) for path, data in zip(paths, raw, strict=True)]
@@ -425,7 +421,7 @@ def renderer_costs(say: Callable[[str], None]) -> None:
     import pyromark
     from math_core import LatexToMathML
 
-    from arxiv_digest import safe_html, sanitize
+    from arxiv_digest.views import safe_html, sanitize
 
     formulas = [
         r"l_k = \sum_{i \in P} a_i t_{k,i}",
@@ -502,7 +498,7 @@ def scheduling(say: Callable[[str], None], latency: float = 0.25) -> None:
     from tests.inprocess import Bench, Model
     from tests.standins import FeedPaper, triage_for
 
-    from arxiv_digest import execute as execute_module
+    from arxiv_digest.answers import executor as execute_module
 
     class SlowModel(Model):
         async def complete(self, prompt: Any) -> Any:
@@ -730,7 +726,7 @@ Kramdown::Document.new(STDIN.read, input: 'GFM').to_html
 def sanitizer_costs(say: Callable[[str], None]) -> None:
     """Seconds to sanitize a text made of one pathological piece, and kramdown's time on
     a run of brackets as written and as sanitized."""
-    from arxiv_digest.sanitize import block
+    from arxiv_digest.views.sanitize import block
 
     say("\n## Sanitizing pathological text (`sanitize.block`)\n")
     say("| text, repeated | 100 KB s | 1 MB s | per MB ratio |")

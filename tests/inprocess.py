@@ -16,18 +16,18 @@ from typing import Any, Literal
 
 import yaml
 
-from arxiv_digest.announce import Announcement, parse_rss
+from arxiv_digest.answers.cache import Store, StoredText
+from arxiv_digest.answers.executor import Completion, PacedExecutor, TransientError
+from arxiv_digest.answers.prompts import Prompt
 from arxiv_digest.build import Confirm, RunOptions, Services, build, render_records
 from arxiv_digest.config import Config, load_config
 from arxiv_digest.errors import PdfError
-from arxiv_digest.execute import Completion, PacedExecutor, TransientError
-from arxiv_digest.importer import ImportResult, import_posts
-from arxiv_digest.jekyll import post_path
 from arxiv_digest.models import Paper
 from arxiv_digest.record import DayRecord, read_record, record_path, unsettled_days
-from arxiv_digest.render import Prompt
 from arxiv_digest.report import RunReport
-from arxiv_digest.store import Store, StoredText
+from arxiv_digest.sources.announce import Announcement, parse_rss
+from arxiv_digest.views.importer import ImportResult, import_posts
+from arxiv_digest.views.jekyll import post_path
 from arxiv_digest.window import UNSETTLED_CEILING_DAYS, with_refresh
 from tests import corpus
 from tests.standins import (

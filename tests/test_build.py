@@ -10,7 +10,7 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
-from arxiv_digest.tasks import AnswerError
+from arxiv_digest.answers.tasks import AnswerError
 from tests import corpus
 from tests.conftest import API_KEY, Site
 from tests.inprocess import Bench

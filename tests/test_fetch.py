@@ -7,13 +7,13 @@ from datetime import date, datetime
 
 import pytest
 
-from arxiv_digest.announce import Announcement, parse_rss
 from arxiv_digest.config import ArxivSettings
 from arxiv_digest.errors import FetchError
-from arxiv_digest.fetch import ArxivServices, PaperSource
 from arxiv_digest.models import Paper
-from arxiv_digest.oaipmh import split_authors
-from arxiv_digest.patience import Patience, WaitBudgetSpent
+from arxiv_digest.sources.announce import Announcement, parse_rss
+from arxiv_digest.sources.arxiv import ArxivServices, PaperSource
+from arxiv_digest.sources.oaipmh import split_authors
+from arxiv_digest.sources.patience import Patience, WaitBudgetSpent
 from tests import corpus
 from tests.conftest import SHARED
 from tests.standins import EASTERN, ArxivStandIn, FeedPaper, Listing, Reply, rss_feed, running

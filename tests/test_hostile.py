@@ -25,12 +25,12 @@ from typing import Any
 import pytest
 from lxml import etree
 
-from arxiv_digest import render
-from arxiv_digest.render import default_templates_dir
-from arxiv_digest.safe_html import ATTRIBUTES, TAGS
-from arxiv_digest.search import BUNDLE_DIR, write_index
-from arxiv_digest.serve import site_server
-from arxiv_digest.website import build_site, site_settings
+from arxiv_digest.templating import default_templates_dir
+from arxiv_digest.views import post as render
+from arxiv_digest.views.safe_html import ATTRIBUTES, TAGS
+from arxiv_digest.views.search import BUNDLE_DIR, write_index
+from arxiv_digest.views.serve import site_server
+from arxiv_digest.views.site import build_site, site_settings
 from tests import hostile
 from tests.inprocess import Bench
 from tests.test_jekyll import ROOT, SITE_FILES
@@ -227,8 +227,8 @@ def _publish(root: Path, sanitized: bool) -> Published:
         write_index(root / "_public")
     else:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr("arxiv_digest.website.sanitize.block", lambda text: text)
-            patch.setattr("arxiv_digest.website.sanitize.inline", lambda text: text)
+            patch.setattr("arxiv_digest.views.site.sanitize.block", lambda text: text)
+            patch.setattr("arxiv_digest.views.site.sanitize.inline", lambda text: text)
             build_site(config.output.records_dir, root / "_public", site_settings(config, root))
     return Published(
         jekyll_page=root / "_site/2026/02/13/arxiv/index.html",

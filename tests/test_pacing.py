@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from arxiv_digest.pacing import AdaptiveLimit
+from arxiv_digest.answers.pacing import AdaptiveLimit
 
 
 def test_a_burst_of_429s_settles_the_limit_at_what_the_provider_serves() -> None:

@@ -10,10 +10,10 @@ from datetime import date
 
 from rich.console import Console
 
-from arxiv_digest.enrich import Need
+from arxiv_digest.answers.enrich import Need
+from arxiv_digest.answers.tasks import ANALYSIS, TRANSLATION
 from arxiv_digest.models import Answer, Gap, Usage
 from arxiv_digest.progress import LiveProgress, PlainProgress
-from arxiv_digest.tasks import ANALYSIS, TRANSLATION
 from tests import corpus
 from tests.conftest import Site
 from tests.inprocess import as_paper
@@ -78,7 +78,7 @@ def test_commands_import_only_what_their_work_needs() -> None:
     # A rerun is mostly imports: the rendering commands load no HTTP client, XML parser,
     # arXiv client or model SDK, and a build loads the SDK only when it is about to ask.
     script = (
-        "import sys, arxiv_digest.cli, arxiv_digest.build, arxiv_digest.website;"
+        "import sys, arxiv_digest.cli, arxiv_digest.build, arxiv_digest.views.site;"
         "print(sorted(m for m in ('requests', 'lxml', 'arxiv', 'openai', 'httpx2', 'pypdfium2')"
         " if m in sys.modules))"
     )

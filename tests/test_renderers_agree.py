@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from arxiv_digest.importer import read_post
-from arxiv_digest.safe_html import render_block
-from arxiv_digest.sanitize import block
+from arxiv_digest.views.importer import read_post
+from arxiv_digest.views.safe_html import render_block
+from arxiv_digest.views.sanitize import block
 from tests import corpus, hostile
 from tests.inprocess import Bench
 from tests.test_reference_posts import EXAMPLES

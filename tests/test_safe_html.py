@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from arxiv_digest import safe_html
-from arxiv_digest.safe_html import checked_mathml, render_block
+from arxiv_digest.views import safe_html
+from arxiv_digest.views.safe_html import checked_mathml, render_block
 
 
 @pytest.mark.parametrize(
@@ -62,7 +62,7 @@ def test_a_converter_that_writes_more_than_mathml_is_not_believed(
 
 def test_nothing_held_out_leaks() -> None:
     """The marks that hold formulas out are characters no sanitized text has."""
-    from arxiv_digest.sanitize import block
+    from arxiv_digest.views.sanitize import block
 
     text = block("私用区字符 \ue000 0 \ue001 已被删除 $$y$$")
     html = render_block(text)

@@ -18,17 +18,12 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from arxiv_digest import sanitize
 from arxiv_digest.models import Answer, Paper
 from arxiv_digest.record import SCHEMA, DayRecord, RecordWindow, ShownPaper
-from arxiv_digest.render import (
-    PostSettings,
-    default_templates_dir,
-    post_context,
-    render_post,
-    template_environment,
-)
-from arxiv_digest.sanitize import block, inline, normalize
+from arxiv_digest.templating import default_templates_dir, template_environment
+from arxiv_digest.views import sanitize
+from arxiv_digest.views.post import PostSettings, post_context, render_post
+from arxiv_digest.views.sanitize import block, inline, normalize
 from arxiv_digest.window import window_for
 
 OPTIONS = (

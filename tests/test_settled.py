@@ -10,10 +10,10 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from arxiv_digest.announce import Announcement, Listed, deadline_before, is_settled
 from arxiv_digest.audit import audit
 from arxiv_digest.models import Paper
 from arxiv_digest.report import RunReport
+from arxiv_digest.sources.announce import Announcement, Listed, deadline_before, is_settled
 from tests.inprocess import Bench, as_paper
 from tests.standins import EASTERN, FeedPaper, is_announcement_day
 from tests.test_refresh import BEIJING, answer_anything, beijing_day

@@ -25,10 +25,10 @@ import pytest
 
 import arxiv_digest
 from arxiv_digest.errors import BadInputError, ConfigError
-from arxiv_digest.jekyll import read_site_identity
-from arxiv_digest.search import write_index
-from arxiv_digest.serve import site_server
-from arxiv_digest.website import (
+from arxiv_digest.views.jekyll import read_site_identity
+from arxiv_digest.views.search import write_index
+from arxiv_digest.views.serve import site_server
+from arxiv_digest.views.site import (
     MANIFEST,
     SiteResult,
     build_site,

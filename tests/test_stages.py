@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from arxiv_digest import pdftext
+from arxiv_digest.answers import pdftext
+from arxiv_digest.answers.tasks import ANALYSIS, TRANSLATION, AnswerError, AnswerRules, normalize
 from arxiv_digest.config import FilterSettings
 from arxiv_digest.models import Paper
 from arxiv_digest.select import dedupe, select
-from arxiv_digest.tasks import ANALYSIS, TRANSLATION, AnswerError, AnswerRules, normalize
 from arxiv_digest.window import api_timestamp, window_for
 from tests import corpus
 from tests.conftest import SHARED

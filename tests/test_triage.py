@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from arxiv_digest import pdftext
-from arxiv_digest.links import CODE, DATA, DEMO, PAGE, Link, find_links
-from arxiv_digest.paperinfo import venue
-from arxiv_digest.tasks import TRIAGE, AnswerError, AnswerRules
+from arxiv_digest.answers import pdftext
+from arxiv_digest.answers.links import CODE, DATA, DEMO, PAGE, Link, find_links
+from arxiv_digest.answers.tasks import TRIAGE, AnswerError, AnswerRules
+from arxiv_digest.views.paperinfo import venue
 from tests import corpus
 from tests.conftest import SHARED
 from tests.inprocess import Bench

@@ -13,9 +13,9 @@ from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from arxiv_digest.announce import Announcement, Listed
 from arxiv_digest.models import Paper
 from arxiv_digest.record import DayRecord
+from arxiv_digest.sources.announce import Announcement, Listed
 
 
 @dataclass(frozen=True)

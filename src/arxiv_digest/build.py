@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Protocol
 
 import jinja2
 
-from arxiv_digest import jekyll
-from arxiv_digest.announce import Announcement, is_settled
+from arxiv_digest.answers.cache import Store
+from arxiv_digest.answers.enrich import Enricher, Estimate, Need, Outcome, Progress, Tracker, plan
+from arxiv_digest.answers.executor import Executor
+from arxiv_digest.answers.links import find_links
+from arxiv_digest.answers.tasks import TASKS, TRIAGE, AnswerRules, Task, in_task_order
 from arxiv_digest.audit import Audit, audit, missing_from
 from arxiv_digest.config import Config
-from arxiv_digest.enrich import Enricher, Estimate, Need, Outcome, Progress, Tracker, plan
 from arxiv_digest.errors import BadInputError, FetchError
-from arxiv_digest.execute import Executor
-from arxiv_digest.links import find_links
 from arxiv_digest.models import Answer, Gap, Paper, Window
 from arxiv_digest.record import (
     SCHEMA,
@@ -34,23 +34,18 @@ from arxiv_digest.record import (
     record_paths,
     write_record,
 )
-from arxiv_digest.render import (
-    BYTECODE_DIR,
-    PostSettings,
-    post_context,
-    render_post,
-    template_environment,
-)
 from arxiv_digest.report import DayReport, RunReport, plural
 from arxiv_digest.select import Selection, select
-from arxiv_digest.store import Store
-from arxiv_digest.tasks import TASKS, TRIAGE, AnswerRules, Task, in_task_order
+from arxiv_digest.sources.announce import Announcement, is_settled
+from arxiv_digest.templating import BYTECODE_DIR, template_environment
+from arxiv_digest.views import jekyll
+from arxiv_digest.views.post import PostSettings, post_context, render_post
 from arxiv_digest.window import day_of, window_for
 from arxiv_digest.write import check_writable, write_atomically
 
 if TYPE_CHECKING:  # the real sources import the arXiv client and httpx2, which take time
-    from arxiv_digest.fetch import PaperSource
-    from arxiv_digest.pdfsource import TextSource
+    from arxiv_digest.answers.pdfsource import TextSource
+    from arxiv_digest.sources.arxiv import PaperSource
 
 
 class AnnouncementSource(Protocol):
@@ -483,10 +478,10 @@ def build_site(
 ) -> RunReport:
     """Build the days with the real arXiv, PDF host and model of `config`."""
     # Imported here: the SDKs take most of a second, which `render` and `preview` need not pay.
-    from arxiv_digest.execute import PacedExecutor
-    from arxiv_digest.fetch import ArxivServices
-    from arxiv_digest.llm import OpenAIChatModel
-    from arxiv_digest.pdfsource import HttpPdfSource
+    from arxiv_digest.answers.client import OpenAIChatModel
+    from arxiv_digest.answers.executor import PacedExecutor
+    from arxiv_digest.answers.pdfsource import HttpPdfSource
+    from arxiv_digest.sources.arxiv import ArxivServices
 
     async def run() -> RunReport:
         model = OpenAIChatModel(config.llm, api_key)

@@ -384,7 +384,7 @@ def render(dates: tuple[str, ...], first: str | None, last: str | None, config_p
 @_reports_errors
 def import_(paths: tuple[Path, ...], config_path: Path) -> None:
     """Adopt existing posts: read them into day records (default: every post without one)."""
-    from arxiv_digest.importer import import_posts
+    from arxiv_digest.views.importer import import_posts
 
     config = load_config(config_path)
     result = import_posts(list(paths) or None, config)
@@ -488,7 +488,7 @@ def _build_reader_site(
 ) -> tuple[Path, str]:
     """Build the site; where it is, and its base path."""
     from arxiv_digest.report import plural
-    from arxiv_digest.website import build_site, site_settings
+    from arxiv_digest.views.site import build_site, site_settings
 
     config = load_config(config_path)
     settings = site_settings(config, config_path.resolve().parent, base_url)
@@ -500,7 +500,7 @@ def _build_reader_site(
         f" {result.removed} removed → {output} ({time.monotonic() - started:.2f} s)"
     )
     if search:
-        from arxiv_digest.search import BUNDLE_DIR, write_index
+        from arxiv_digest.views.search import BUNDLE_DIR, write_index
 
         if result.rendered or result.removed or not (output / BUNDLE_DIR).is_dir():
             started = time.monotonic()
@@ -535,7 +535,7 @@ def preview(
     output_dir: Path | None, base_url: str | None, no_search: bool, port: int, config_path: Path
 ) -> None:
     """Build the reader's site, then serve it on localhost until Ctrl-C."""
-    from arxiv_digest.serve import serve_site
+    from arxiv_digest.views.serve import serve_site
 
     output, base_path = _build_reader_site(config_path, output_dir, base_url, not no_search)
     serve_site(output, base_path, port, _say)

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from arxiv_digest.config import ArxivSettings, WindowSettings, describe
 from arxiv_digest.errors import BadInputError, ConfigError
-from arxiv_digest.render import template_environment
+from arxiv_digest.templating import template_environment
 from arxiv_digest.write import check_writable, write_atomically
 
 SITE_FILES = (

@@ -112,3 +112,14 @@ class Usage:
         self.cache_hits += other.cache_hits
         self.tokens_in += other.tokens_in
         self.tokens_out += other.tokens_out
+
+
+@dataclass(frozen=True)
+class Link:
+    """A link the paper gives to its own material."""
+
+    __pydantic_config__ = STRICT_FIELDS
+
+    url: str
+    kind: str
+    """code, demo, data or page."""

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from arxiv_digest.enrich import Need, Outcome
+from arxiv_digest.answers.enrich import Need, Outcome
 from arxiv_digest.models import Answer, Usage
 from arxiv_digest.report import plural
 

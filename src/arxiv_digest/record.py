@@ -24,8 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import TypeAdapter, ValidationError
 
 from arxiv_digest.errors import BadInputError
-from arxiv_digest.links import Link
-from arxiv_digest.models import STRICT_FIELDS, Answer, Paper, Window, is_arxiv_id
+from arxiv_digest.models import STRICT_FIELDS, Answer, Link, Paper, Window, is_arxiv_id
 from arxiv_digest.write import write_atomically
 
 SCHEMA = 2

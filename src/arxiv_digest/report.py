@@ -8,12 +8,12 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from arxiv_digest.announce import Announcement
+from arxiv_digest.answers.tasks import ANALYSIS, TASKS, Task
 from arxiv_digest.audit import Audit
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.models import Gap, Usage
 from arxiv_digest.record import DayRecord
-from arxiv_digest.tasks import ANALYSIS, TASKS, Task
+from arxiv_digest.sources.announce import Announcement
 
 # An analysis failing now and then is a PDF problem; this many at once is the provider's.
 _MANY_FAILED_ANALYSES = 3

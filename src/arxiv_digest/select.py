@@ -12,7 +12,7 @@ from datetime import datetime
 from arxiv_digest import record
 from arxiv_digest.config import FilterSettings
 from arxiv_digest.models import Paper, Window
-from arxiv_digest.paperinfo import interests_of
+from arxiv_digest.views.paperinfo import interests_of
 
 
 @dataclass(frozen=True)

@@ -1,25 +1,16 @@
-"""Render stage: posts and prompts from Jinja templates. No I/O beyond loading templates.
-
-Templates are looked up in the site's own templates directory first and in the
-package's defaults second, so a site overrides one template without copying all.
-"""
+"""The Jekyll post of a day, from its record: a Markdown view. No I/O beyond loading templates."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TypedDict
 from urllib.parse import quote
 
 import jinja2
 
-from arxiv_digest import paperinfo, sanitize
+from arxiv_digest.answers.tasks import ANALYSIS, TRANSLATION, TRIAGE, parse_triage
 from arxiv_digest.errors import DigestError
-from arxiv_digest.jekyll import liquid_safe
-from arxiv_digest.models import Paper
 from arxiv_digest.record import (
     NOT_SHOWN_CAP,
     NOT_SHOWN_CATEGORY,
@@ -29,56 +20,13 @@ from arxiv_digest.record import (
     DayRecord,
     ShownPaper,
 )
-from arxiv_digest.tasks import ANALYSIS, TRANSLATION, TRIAGE, parse_triage
+from arxiv_digest.templating import get_template
+from arxiv_digest.views import paperinfo, sanitize
+from arxiv_digest.views.jekyll import liquid_safe
 
 POST_TEMPLATE = "post.md.j2"
 ABS_URL = "https://arxiv.org/abs/{id}"
 PDF_URL = "https://arxiv.org/pdf/{id}"
-
-
-def default_templates_dir() -> Path:
-    """The package's default templates: shipped in the wheel, or the checkout's templates/."""
-    packaged = Path(__file__).parent / "default_templates"
-    return packaged if packaged.is_dir() else Path(__file__).parents[2] / "templates"
-
-
-BYTECODE_DIR = ".digest-templates"
-"""Compiled templates, beside the answer cache and in the site's output: hidden, so that
-neither Jekyll nor Pages publishes them."""
-
-
-def template_environment(
-    site_templates_dir: Path, bytecode_dir: Path | None = None
-) -> jinja2.Environment:
-    """The templates, the site's first; compiled ones kept in `bytecode_dir` when given (Jinja
-    checks each against its source), which saves a command's start most of its time."""
-    loader = jinja2.ChoiceLoader(
-        [
-            jinja2.FileSystemLoader(site_templates_dir),
-            jinja2.FileSystemLoader(default_templates_dir()),
-        ]
-    )
-    # Autoescape HTML templates only: Markdown is not HTML.
-    # StrictUndefined: a misspelt name fails the build instead of printing nothing.
-    return jinja2.Environment(
-        loader=loader,
-        autoescape=jinja2.select_autoescape(
-            enabled_extensions=("html", "html.j2", "xml", "xml.j2"), default=False
-        ),
-        undefined=jinja2.StrictUndefined,
-        keep_trailing_newline=True,
-        trim_blocks=True,
-        lstrip_blocks=True,
-        bytecode_cache=_bytecode_cache(bytecode_dir) if bytecode_dir else None,
-    )
-
-
-def _bytecode_cache(directory: Path) -> jinja2.BytecodeCache | None:
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None  # a cache that cannot be made is only slower
-    return jinja2.FileSystemBytecodeCache(str(directory))
 
 
 class LinkContext(TypedDict):
@@ -240,54 +188,8 @@ def render_post(environment: jinja2.Environment, context: PostContext) -> str:
     return _render(environment, POST_TEMPLATE, dict(context))
 
 
-class Prompt(TypedDict):
-    system: str
-    user: str
-
-
-def render_prompt(
-    environment: jinja2.Environment,
-    name: str,
-    paper: Paper,
-    text: str | None = None,
-    values: Mapping[str, object] | None = None,
-) -> Prompt:
-    """The two messages of a model request, from the prompt template `name`."""
-    template = _template(environment, name)
-    missing = [block for block in ("system", "user") if block not in template.blocks]
-    if missing:
-        raise DigestError(f"template {name}: add the missing {{% block {missing[0]} %}}")
-    context = {**(values or {}), "paper": paper, "text": text}
-    try:
-        parts = {
-            block: "".join(template.blocks[block](template.new_context(context))).strip()
-            for block in ("system", "user")
-        }
-    except jinja2.TemplateError as error:
-        raise DigestError(f"template {name}: {error}") from None
-    return Prompt(system=parts["system"], user=parts["user"])
-
-
-def prompt_sha256(prompt: Prompt, model: str) -> str:
-    payload = json.dumps([model, prompt["system"], prompt["user"]], ensure_ascii=False)
-    return hashlib.sha256(payload.encode("utf-8")).hexdigest()
-
-
-def _template(environment: jinja2.Environment, name: str) -> jinja2.Template:
-    try:
-        return environment.get_template(name)
-    except jinja2.TemplateNotFound:
-        raise DigestError(
-            f"template {name} not found in the site's or the package's templates"
-        ) from None
-    except jinja2.TemplateSyntaxError as error:
-        raise DigestError(
-            f"template {error.filename or name}:{error.lineno}: {error.message}"
-        ) from None
-
-
 def _render(environment: jinja2.Environment, name: str, values: dict[str, object]) -> str:
-    template = _template(environment, name)
+    template = get_template(environment, name)
     try:
         return template.render(values)
     except jinja2.TemplateError as error:

@@ -7,10 +7,10 @@ import os
 import sys
 from typing import TYPE_CHECKING, Protocol
 
-from arxiv_digest import pdftext
+from arxiv_digest.answers import pdftext
+from arxiv_digest.answers.cache import StoredText
 from arxiv_digest.config import PdfSettings
 from arxiv_digest.errors import PdfError
-from arxiv_digest.store import StoredText
 
 if TYPE_CHECKING:
     import httpx2
@@ -102,7 +102,7 @@ async def extract(arxiv_id: str, pdf_bytes: bytes, settings: PdfSettings) -> Sto
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "arxiv_digest.pdftext",
+        "arxiv_digest.answers.pdftext",
         "--max-pages",
         str(settings.max_pages),
         "--max-memory-megabytes",

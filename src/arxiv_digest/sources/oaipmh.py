@@ -20,11 +20,11 @@ from typing import Any
 
 from pylatexenc.latex2text import LatexNodes2Text
 
-from arxiv_digest.arxivhttp import HttpGetter
-from arxiv_digest.arxivxml import parse_xml, rfc2822
 from arxiv_digest.config import ArxivSettings
 from arxiv_digest.errors import FetchError
 from arxiv_digest.models import Paper, is_arxiv_id
+from arxiv_digest.sources.arxivhttp import HttpGetter
+from arxiv_digest.sources.arxivxml import parse_xml, rfc2822
 
 OAI_PMH = "arXiv OAI-PMH"
 _OAI = "{http://www.openarchives.org/OAI/2.0/}"

@@ -18,7 +18,7 @@ import requests
 import arxiv_digest
 from arxiv_digest.errors import FetchError
 from arxiv_digest.netfault import connection_cause, host_of
-from arxiv_digest.patience import Patience, retry_after_seconds
+from arxiv_digest.sources.patience import Patience, retry_after_seconds
 
 RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})
 UNREACHABLE_RETRIES = 2

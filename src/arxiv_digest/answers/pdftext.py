@@ -1,6 +1,6 @@
 """A paper's text: extraction from PDF bytes, and the cleaning before it goes to the model.
 
-Extraction runs in a child process (``python -m arxiv_digest.pdftext``) so that a
+Extraction runs in a child process (``python -m arxiv_digest.answers.pdftext``) so that a
 hostile or broken PDF can neither hang the build (the parent kills it on a
 deadline) nor exhaust its memory (the child caps its own address space).
 """
@@ -98,7 +98,7 @@ def model_input(raw: str, max_chars: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     """Child-process entry: PDF bytes on stdin, text on stdout, page count in the first line."""
-    parser = argparse.ArgumentParser(prog="python -m arxiv_digest.pdftext")
+    parser = argparse.ArgumentParser(prog="python -m arxiv_digest.answers.pdftext")
     parser.add_argument("--max-pages", type=int, required=True)
     parser.add_argument("--max-memory-megabytes", type=int, required=True)
     args = parser.parse_args(argv)

@@ -12,10 +12,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from arxiv_digest.models import STRICT_FIELDS
+from arxiv_digest.models import Link
 
 CODE, DEMO, DATA, PAGE = "code", "demo", "data", "page"
 
@@ -33,17 +32,6 @@ _CONTINUES = re.compile(r"[A-Za-z0-9\-._~/%#?=&]+")
 # A next line that goes on with a path, not a sentence: it holds a separator or a digit.
 _PATH_LIKE = re.compile(r"[/._\-0-9]")
 _PROJECT_WORDS = re.compile(r"(?i)\b(?:demo|samples?|project|listen)\b")
-
-
-@dataclass(frozen=True)
-class Link:
-    """A link the paper gives to its own material."""
-
-    __pydantic_config__ = STRICT_FIELDS
-
-    url: str
-    kind: str
-    """code, demo, data or page."""
 
 
 def find_links(*texts: str | None) -> tuple[Link, ...]:

@@ -21,12 +21,12 @@ from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from arxiv_digest.arxivxml import parse_xml, rfc2822
 from arxiv_digest.errors import FetchError
 from arxiv_digest.models import base_id, is_arxiv_id
+from arxiv_digest.sources.arxivxml import parse_xml, rfc2822
 
 if TYPE_CHECKING:  # the HTTP client is imported by the commands that fetch, only
-    from arxiv_digest.arxivhttp import HttpGetter
+    from arxiv_digest.sources.arxivhttp import HttpGetter
 
 RSS = "arXiv RSS"
 EASTERN = ZoneInfo("America/New_York")

@@ -24,19 +24,19 @@ from typing import Any, Protocol
 import arxiv
 import requests
 
-from arxiv_digest.announce import RSS, RssSource
-from arxiv_digest.arxivhttp import (
+from arxiv_digest.config import ArxivSettings
+from arxiv_digest.errors import FetchError
+from arxiv_digest.models import Paper, is_arxiv_id
+from arxiv_digest.sources.announce import RSS, RssSource
+from arxiv_digest.sources.arxivhttp import (
     RETRYABLE_STATUS,
     Attempts,
     HttpGetter,
     status_problem,
 )
-from arxiv_digest.arxivxml import parse_xml
-from arxiv_digest.config import ArxivSettings
-from arxiv_digest.errors import FetchError
-from arxiv_digest.models import Paper, is_arxiv_id
-from arxiv_digest.oaipmh import OAI_PMH, OaiPmhSource
-from arxiv_digest.patience import Patience
+from arxiv_digest.sources.arxivxml import parse_xml
+from arxiv_digest.sources.oaipmh import OAI_PMH, OaiPmhSource
+from arxiv_digest.sources.patience import Patience
 from arxiv_digest.window import api_timestamp
 
 logger = logging.getLogger(__name__)

@@ -18,7 +18,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import NoReturn
 
-from arxiv_digest import jekyll
+from arxiv_digest.answers.tasks import ANALYSIS, TRANSLATION, in_task_order, is_chinese
 from arxiv_digest.config import Config
 from arxiv_digest.errors import BadInputError
 from arxiv_digest.models import Answer, Paper, is_arxiv_id
@@ -31,7 +31,7 @@ from arxiv_digest.record import (
     record_path,
     write_record,
 )
-from arxiv_digest.tasks import ANALYSIS, TRANSLATION, in_task_order, is_chinese
+from arxiv_digest.views import jekyll
 
 _INTRO = re.compile(r"^以下为 (?P<day>\d{4}-\d\d-\d\d)（.*）窗口内更新的论文中文译文：$")
 _WINDOW = re.compile(

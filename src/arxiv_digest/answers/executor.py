@@ -13,11 +13,11 @@ import asyncio
 from dataclasses import dataclass
 from typing import Protocol
 
+from arxiv_digest.answers.pacing import AdaptiveLimit
+from arxiv_digest.answers.prompts import Prompt
+from arxiv_digest.answers.tasks import AnswerError
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.models import Usage
-from arxiv_digest.pacing import AdaptiveLimit
-from arxiv_digest.render import Prompt
-from arxiv_digest.tasks import AnswerError
 
 # A 429 says "later", not "failed": retried far more often than other faults, and never
 # waiting longer than this between tries.

@@ -12,12 +12,12 @@ import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from arxiv_digest.answers.executor import Completion, RateLimited, TransientError
+from arxiv_digest.answers.prompts import Prompt
+from arxiv_digest.answers.tasks import AnswerError
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.errors import ModelError
-from arxiv_digest.execute import Completion, RateLimited, TransientError
 from arxiv_digest.netfault import connection_cause
-from arxiv_digest.render import Prompt
-from arxiv_digest.tasks import AnswerError
 
 if TYPE_CHECKING:
     import openai

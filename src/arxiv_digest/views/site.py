@@ -30,10 +30,10 @@ from urllib.parse import urlsplit
 import jinja2
 from pydantic_core import from_json
 
-from arxiv_digest import __version__, sanitize
+from arxiv_digest import __version__
+from arxiv_digest.answers.tasks import ANALYSIS, TRANSLATION, TRIAGE, parse_triage
 from arxiv_digest.config import Config
 from arxiv_digest.errors import BadInputError, DigestError
-from arxiv_digest.jekyll import SiteIdentity, at_base_url, day_url, read_site_identity
 from arxiv_digest.models import base_id
 from arxiv_digest.record import (
     DayRecord,
@@ -43,15 +43,11 @@ from arxiv_digest.record import (
     record_path,
     record_paths,
 )
-from arxiv_digest.render import (
-    ABS_URL,
-    BYTECODE_DIR,
-    PDF_URL,
-    UNSHOWN_REASONS,
-    template_environment,
-)
-from arxiv_digest.safe_html import render_block, render_inline, xml_safe
-from arxiv_digest.tasks import ANALYSIS, TRANSLATION, TRIAGE, parse_triage
+from arxiv_digest.templating import BYTECODE_DIR, template_environment
+from arxiv_digest.views import sanitize
+from arxiv_digest.views.jekyll import SiteIdentity, at_base_url, day_url, read_site_identity
+from arxiv_digest.views.post import ABS_URL, PDF_URL, UNSHOWN_REASONS
+from arxiv_digest.views.safe_html import render_block, render_inline, xml_safe
 from arxiv_digest.write import stage_file, write_atomically
 
 MANIFEST = ".digest-site.json"
@@ -506,7 +502,7 @@ def code_fingerprint(package_dir: Path) -> str:
 def _fingerprint(templates: jinja2.Environment, settings: SiteSettings) -> str:
     """What every page depends on: the tool's code, the site's templates (each as the site
     overrides it) and the settings."""
-    digest = hashlib.sha256(code_fingerprint(Path(__file__).parent).encode())
+    digest = hashlib.sha256(code_fingerprint(Path(__file__).parents[1]).encode())
     for name in sorted(templates.list_templates()):
         if name.startswith("site/"):
             source, _, _ = templates.loader.get_source(templates, name)  # type: ignore[union-attr]

@@ -21,17 +21,17 @@ from typing import TYPE_CHECKING, Protocol
 
 import jinja2
 
-from arxiv_digest import pdftext
+from arxiv_digest.answers import pdftext
+from arxiv_digest.answers.cache import AnswerKey, Store, StoredText
+from arxiv_digest.answers.executor import Completion, Executor
+from arxiv_digest.answers.prompts import Prompt, prompt_sha256, render_prompt
+from arxiv_digest.answers.tasks import TASKS, AnswerError, AnswerRules, Task
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.errors import DigestError, PdfError
-from arxiv_digest.execute import Completion, Executor
 from arxiv_digest.models import Answer, Gap, Paper, Usage
-from arxiv_digest.render import Prompt, prompt_sha256, render_prompt
-from arxiv_digest.store import AnswerKey, Store, StoredText
-from arxiv_digest.tasks import TASKS, AnswerError, AnswerRules, Task
 
 if TYPE_CHECKING:
-    from arxiv_digest.pdfsource import TextSource
+    from arxiv_digest.answers.pdfsource import TextSource
 
 Progress = Callable[[str], None]
 
