@@ -97,3 +97,93 @@ def test_the_rule_finds_each_way_of_formatting_markup(source: str) -> None:
 def test_the_rule_leaves_patterns_and_plain_text_alone() -> None:
     source = 'import re\nPATTERN = re.compile(f"<p>{HELD}</p>")\nsay = f"a < b: {x}"\n'
     assert list(formatted_markup(source)) == []
+
+
+# --- Imports flow one way ------------------------------------------------------------------
+# The day's data and what everything shares at the bottom, in ranks; the subsystems above
+# them; the pipeline (which runs the subsystems) at the top, imported by none of them.
+FOUNDATION_RANKS = {
+    "arxiv_digest": 0, "errors": 0, "models": 0, "taxonomy": 0, "netfault": 0, "write": 0,
+    "templating": 0, "config": 1, "record": 2, "window": 2,
+}  # fmt: skip
+SUBSYSTEMS = {
+    "sources": set(),
+    "answers": set(),
+    "views": {"answers"},  # a view shows answers, so it reads the tasks that made them
+}
+PIPELINE = {"__main__", "audit", "build", "cli", "init", "progress", "report", "select"}
+
+
+def imported_modules(path: Path) -> set[str]:
+    """The package's modules `path` imports, as dotted names under arxiv_digest."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith("arxiv_digest")
+        ):
+            module = node.module.removeprefix("arxiv_digest").lstrip(".")
+            for alias in node.names:
+                named = f"{module}.{alias.name}".lstrip(".")
+                is_module = (SRC / (named.replace(".", "/") + ".py")).is_file()
+                found.add(named if is_module else module or "arxiv_digest")
+        elif isinstance(node, ast.Import):
+            found.update(
+                alias.name.removeprefix("arxiv_digest.")
+                for alias in node.names
+                if alias.name.startswith("arxiv_digest.")
+            )
+    return found
+
+
+def upward(importer: str, imported: str) -> bool:
+    """Whether module `importer` importing `imported` goes against the layers."""
+    top, bottom = importer.split(".")[0], imported.split(".")[0]
+    if top in PIPELINE or top == bottom:
+        return False
+    if top in FOUNDATION_RANKS:  # the bottom imports only what is below it
+        return bottom not in FOUNDATION_RANKS or FOUNDATION_RANKS[bottom] > FOUNDATION_RANKS[top]
+    return bottom not in FOUNDATION_RANKS and bottom not in SUBSYSTEMS[top]
+
+
+def module_name(path: Path) -> str:
+    """`views.site` for views/site.py; a package by its own name (`arxiv_digest`, `views`)."""
+    name = path.relative_to(SRC).with_suffix("").as_posix().replace("/", ".")
+    return "arxiv_digest" if name == "__init__" else name.removesuffix(".__init__")
+
+
+def test_every_module_has_a_layer() -> None:
+    for path in SRC.rglob("*.py"):
+        top = module_name(path).split(".")[0]
+        assert top in FOUNDATION_RANKS or top in SUBSYSTEMS or top in PIPELINE, path
+
+
+def test_no_module_imports_upward() -> None:
+    found = [
+        f"{module_name(path)} imports {imported}"
+        for path in sorted(SRC.rglob("*.py"))
+        for imported in sorted(imported_modules(path))
+        if upward(module_name(path), imported)
+    ]
+    assert found == []
+
+
+@pytest.mark.parametrize(
+    ("importer", "imported"),
+    [
+        ("record", "views.jekyll"),  # the data reaching up to a view
+        ("answers.enrich", "views.post"),  # a subsystem reaching into another
+        ("sources.arxiv", "answers.cache"),
+        ("views.site", "build"),  # a subsystem reaching into the pipeline
+        ("config", "record"),  # a lower rank reaching up
+    ],
+)
+def test_the_layers_catch_an_upward_import(importer: str, imported: str) -> None:
+    assert upward(importer, imported)
+
+
+def test_the_layers_allow_the_downward_imports() -> None:
+    for importer, imported in [("build", "views.site"), ("views.post", "answers.tasks"),
+                               ("record", "models"), ("sources.oaipmh", "sources.arxivxml")]:  # fmt: skip
+        assert not upward(importer, imported)
