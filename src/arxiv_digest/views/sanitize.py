@@ -142,7 +142,8 @@ def inline(text: str) -> str:
     """A one-line field (title, author, category, comment; a triage's title and summary):
     plain text, shown as written (`__init__`, `*Speech*`), and formulas. arXiv gives these
     fields as text, so no emphasis, code or link is read into them."""
-    source = _latex_formulas(" ".join(normalize(text).split()))
+    # No code span in a one-line field: a formula in backticks is a formula there too.
+    source = _latex_formulas(" ".join(normalize(text).split()), code_is_literal=True)
     if is_plain(source, inline_only=True):
         return source
     return _settled(source, inline_only=True)
@@ -517,8 +518,8 @@ def _escaped_all(text: str) -> str:
     )
 
 
-def _latex_formulas(text: str) -> str:
-    """`\\( … \\)` and `\\[ … \\]` outside code rewritten as kramdown's `$$ … $$`, which
+def _latex_formulas(text: str, *, code_is_literal: bool = False) -> str:
+    """`\\( … \\)` and `\\[ … \\]` outside code (anywhere, with `code_is_literal`) rewritten as kramdown's `$$ … $$`, which
     both renderers keep intact (kramdown would eat the backslashes and read `_` as
     emphasis). A formula stays on one line; one holding `$$` is left as it is.
 
@@ -527,7 +528,7 @@ def _latex_formulas(text: str) -> str:
     """
     if "\\(" not in text and "\\[" not in text:
         return text
-    code = _code_ranges(text)
+    code = [] if code_is_literal else _code_ranges(text)
     pieces = []
     position = 0
     opened: tuple[int, str] | None = None  # where the open formula starts, and its closer
