@@ -52,7 +52,8 @@ from arxiv_digest.record import (  # noqa: E402
     write_record,
 )
 from arxiv_digest.templating import template_environment  # noqa: E402
-from arxiv_digest.views.post import PostSettings, post_context, render_post  # noqa: E402
+from arxiv_digest.views.day import ViewSettings, day_view  # noqa: E402
+from arxiv_digest.views.post import post_context, render_post  # noqa: E402
 from arxiv_digest.window import window_for  # noqa: E402
 
 DAY = "2026-02-13"
@@ -243,7 +244,8 @@ def archive_of_posts(posts_dir: Path, count: int, papers_per_post: int) -> None:
             papers=papers,
         )
         write_record(posts_dir.parent / "_records", record)
-        text = render_post(templates, post_context(record, PostSettings(["cs.SD", "eess.AS"])))
+        settings = ViewSettings(["cs.SD", "eess.AS"])
+        text = render_post(templates, post_context(day_view(record, settings), settings))
         (posts_dir / f"{day.isoformat()}-arxiv.md").write_text(text, encoding="utf-8")
 
 

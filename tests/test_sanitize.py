@@ -22,7 +22,8 @@ from arxiv_digest.models import Answer, Paper
 from arxiv_digest.record import SCHEMA, DayRecord, RecordWindow, ShownPaper
 from arxiv_digest.templating import default_templates_dir, template_environment
 from arxiv_digest.views import sanitize
-from arxiv_digest.views.post import PostSettings, post_context, render_post
+from arxiv_digest.views.day import ViewSettings, day_view
+from arxiv_digest.views.post import post_context, render_post
 from arxiv_digest.views.sanitize import block, inline, normalize
 from arxiv_digest.window import window_for
 
@@ -272,7 +273,8 @@ def test_posts_keep_one_block_per_paper_whatever_the_text(
         in_window=len(entries), papers=entries,
     )  # fmt: skip
     text = render_post(
-        template_environment(default_templates_dir()), post_context(record, PostSettings(["cs.SD"]))
+        template_environment(default_templates_dir()),
+        post_context(day_view(record, ViewSettings(["cs.SD"])), ViewSettings(["cs.SD"])),
     )
 
     lines = text.split("\n")

@@ -39,7 +39,8 @@ from arxiv_digest.select import Selection, select
 from arxiv_digest.sources.announce import Announcement, is_settled
 from arxiv_digest.templating import BYTECODE_DIR, template_environment
 from arxiv_digest.views import jekyll
-from arxiv_digest.views.post import PostSettings, post_context, render_post
+from arxiv_digest.views.day import ViewSettings, day_view
+from arxiv_digest.views.post import post_context, render_post
 from arxiv_digest.window import day_of, window_for
 from arxiv_digest.write import check_writable, write_atomically
 
@@ -415,15 +416,6 @@ def post_templates(config: Config) -> jinja2.Environment:
     )
 
 
-def post_settings(config: Config) -> PostSettings:
-    return PostSettings(
-        categories=config.arxiv.categories,
-        topics=config.triage.topics,
-        interests=config.filter.interests,
-        list_unshown=config.output.list_unshown,
-    )
-
-
 def write_post(
     record: DayRecord, config: Config, templates: jinja2.Environment
 ) -> tuple[Path | None, bool]:
@@ -431,7 +423,9 @@ def write_post(
     nothing, which has no post) and whether its bytes changed."""
     if not record.papers:
         return None, False
-    text = render_post(templates, post_context(record, post_settings(config)))
+    settings = ViewSettings.of(config)
+    context = post_context(day_view(record, settings), settings, config.output.list_unshown)
+    text = render_post(templates, context)
     path = jekyll.post_path(config.output.posts_dir, record.day)
     return path, write_atomically(path, text)
 

@@ -2,31 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from typing import TypedDict
 from urllib.parse import quote
 
 import jinja2
 
-from arxiv_digest.answers.tasks import ANALYSIS, TRANSLATION, TRIAGE, parse_triage
 from arxiv_digest.errors import DigestError
-from arxiv_digest.record import (
-    NOT_SHOWN_CAP,
-    NOT_SHOWN_CATEGORY,
-    NOT_SHOWN_EXCLUDE,
-    NOT_SHOWN_INCLUDE,
-    NOT_SHOWN_PRIMARY,
-    DayRecord,
-    ShownPaper,
-)
 from arxiv_digest.templating import get_template
-from arxiv_digest.views import paperinfo, sanitize
+from arxiv_digest.views import sanitize
+from arxiv_digest.views.day import DayView, PaperView, ViewSettings
 from arxiv_digest.views.jekyll import liquid_safe
 
 POST_TEMPLATE = "post.md.j2"
-ABS_URL = "https://arxiv.org/abs/{id}"
-PDF_URL = "https://arxiv.org/pdf/{id}"
 
 
 class LinkContext(TypedDict):
@@ -89,85 +76,57 @@ class PostContext(TypedDict):
     unshown: list[UnshownContext]
 
 
-# Why a paper of the window is not shown, as the post says it.
-UNSHOWN_REASONS = {
-    NOT_SHOWN_CAP: "超出每日上限",
-    NOT_SHOWN_INCLUDE: "不含关注的关键词",
-    NOT_SHOWN_EXCLUDE: "含排除的关键词",
-    NOT_SHOWN_PRIMARY: "主分类不在本站分类中",
-    NOT_SHOWN_CATEGORY: "不在本站分类中",
-}
-
-
-@dataclass(frozen=True)
-class PostSettings:
-    """What a site's configuration tells the post views."""
-
-    categories: list[str]
-    topics: Mapping[str, str] = field(default_factory=dict)
-    interests: Sequence[str] = ()
-    list_unshown: bool = False
-
-
-def post_context(record: DayRecord, settings: PostSettings) -> PostContext:
-    """What the post template sees of a day: its record, the untrusted text made safe."""
-    window = record.zoned_window()
+def post_context(day: DayView, settings: ViewSettings, list_unshown: bool = False) -> PostContext:
+    """What the post template sees of a day's view: its untrusted text made safe to publish
+    as Markdown, and from Liquid. `list_unshown` is `output.list_unshown`."""
     return PostContext(
-        date=record.day.isoformat(),
-        categories=settings.categories,
-        timezone=record.window.timezone,
-        zone_abbreviation=window.end.strftime("%Z"),
-        anchor=window.end.strftime("%H:%M"),
-        window_start=window.start.strftime("%Y-%m-%d %H:%M"),
-        window_end=window.end.strftime("%Y-%m-%d %H:%M"),
-        fetched_count=record.in_window,
-        shown_count=len(record.papers),
-        entries=[_entry_context(shown, settings) for shown in record.papers],
-        list_unshown=settings.list_unshown,
+        date=day.day.isoformat(),
+        categories=list(settings.categories),
+        timezone=day.timezone,
+        zone_abbreviation=day.zone_abbreviation,
+        anchor=day.anchor,
+        window_start=day.window_start,
+        window_end=day.window_end,
+        fetched_count=day.in_window,
+        shown_count=len(day.papers),
+        entries=[_entry_context(paper, settings) for paper in day.papers],
+        list_unshown=list_unshown,
         unshown=[
             UnshownContext(
-                title=_inline(left.paper.title),
-                abs_url=ABS_URL.format(id=left.paper.arxiv_id),
-                reason=UNSHOWN_REASONS.get(left.reason, _inline(left.reason)),
+                title=_inline(left.paper.title), abs_url=left.abs_url, reason=_inline(left.reason)
             )
-            for left in record.not_shown
+            for left in day.not_shown
         ],
     )
 
 
-def _entry_context(shown: ShownPaper, settings: PostSettings) -> EntryContext:
-    paper = shown.paper
-    translation = shown.answers.get(TRANSLATION.name)
-    analysis = shown.answers.get(ANALYSIS.name)
-    triage = shown.answers.get(TRIAGE.name)
+def _entry_context(view: PaperView, settings: ViewSettings) -> EntryContext:
+    paper = view.paper
     return EntryContext(
         arxiv_id=paper.arxiv_id,
         title=_inline(paper.title),
         authors=[_inline(author) for author in paper.authors],
         categories=[_inline(category) for category in paper.categories],
-        abs_url=ABS_URL.format(id=paper.arxiv_id),
-        pdf_url=PDF_URL.format(id=paper.arxiv_id),
-        body=_block(translation.text if translation else paper.abstract or ""),
-        analysis=None if analysis is None else _block(analysis.text),
-        triage=None if triage is None else _triage_context(triage.text, settings.topics),
+        abs_url=view.abs_url,
+        pdf_url=view.pdf_url,
+        body=_block(view.translation if view.translation is not None else paper.abstract or ""),
+        analysis=None if view.analysis is None else _block(view.analysis),
+        triage=None
+        if view.triage is None
+        else TriageContext(
+            title_zh=_inline(view.triage.title_zh),
+            summary_zh=_inline(view.triage.summary_zh),
+            topics=[_inline(settings.topics.get(key, key)) for key in view.triage.topics],
+        ),
         links=[
             LinkContext(url=quote(link.url, safe=_URL_SAFE), text=_inline(link.url), kind=link.kind)
-            for link in shown.links
+            for link in view.links
         ],
         comment=None if paper.comment is None else _inline(paper.comment),
-        venue=paperinfo.venue(paper.comment),
+        venue=view.venue,
         version=paper.version,
-        revised=paperinfo.revised(paper),
-        interests=[_inline(term) for term in paperinfo.interests_of(paper, settings.interests)],
-    )
-
-
-def _triage_context(answer: str, topics: Mapping[str, str]) -> TriageContext:
-    triage = parse_triage(answer)
-    return TriageContext(
-        title_zh=_inline(triage.title_zh),
-        summary_zh=_inline(triage.summary_zh),
-        topics=[_inline(topics.get(key, key)) for key in triage.topics],
+        revised=view.revised,
+        interests=[_inline(term) for term in view.interests],
     )
 
 

@@ -19,7 +19,7 @@ import hashlib
 import json
 import multiprocessing
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from datetime import date
@@ -31,22 +31,19 @@ import jinja2
 from pydantic_core import from_json
 
 from arxiv_digest import __version__
-from arxiv_digest.answers.tasks import ANALYSIS, TRANSLATION, TRIAGE, parse_triage
 from arxiv_digest.config import Config
 from arxiv_digest.errors import BadInputError, DigestError
-from arxiv_digest.models import base_id
 from arxiv_digest.record import (
     DayRecord,
-    ShownPaper,
     read_record,
     record_from_bytes,
     record_path,
     record_paths,
 )
 from arxiv_digest.templating import BYTECODE_DIR, template_environment
-from arxiv_digest.views import sanitize
-from arxiv_digest.views.jekyll import SiteIdentity, at_base_url, day_url, read_site_identity
-from arxiv_digest.views.post import ABS_URL, PDF_URL, UNSHOWN_REASONS
+from arxiv_digest.views import sanitize, urls
+from arxiv_digest.views.day import DayView, PaperView, ViewSettings, day_view
+from arxiv_digest.views.jekyll import SiteIdentity, at_base_url, read_site_identity
 from arxiv_digest.views.safe_html import render_block, render_inline, xml_safe
 from arxiv_digest.write import stage_file, write_atomically
 
@@ -62,9 +59,7 @@ _PARALLEL_FROM_DAYS = 24
 @dataclass(frozen=True)
 class SiteSettings:
     identity: SiteIdentity
-    categories: tuple[str, ...]
-    topics: Mapping[str, str]
-    """Topic key → label, from `triage.topics`."""
+    view: ViewSettings
     templates_dir: Path
 
 
@@ -99,7 +94,7 @@ class DaySummary:
 
     @property
     def url(self) -> str:
-        return day_url(date.fromisoformat(self.day))
+        return urls.day(date.fromisoformat(self.day))
 
     def to_json(self) -> list[Any]:
         """The summary as the manifest keeps it: its fields in order."""
@@ -133,15 +128,9 @@ def site_settings(config: Config, site_root: Path, base_url: str | None = None) 
     identity = read_site_identity(site_root / "_config.yml")
     return SiteSettings(
         identity=at_base_url(identity, base_url) if base_url else identity,
-        categories=tuple(config.arxiv.categories),
-        topics=dict(config.triage.topics),
+        view=ViewSettings.of(config),
         templates_dir=config.output.templates_dir,
     )
-
-
-def paper_anchor(arxiv_id: str) -> str:
-    """A paper's fragment on its day page, the same for every version."""
-    return "arxiv-" + base_id(arxiv_id).replace("/", "-")
 
 
 def build_site(records_dir: Path, output_dir: Path, settings: SiteSettings) -> SiteResult:
@@ -207,7 +196,7 @@ def _stat(path: Path) -> tuple[int, int]:
 
 
 def _page_path(output_dir: Path, url: str) -> Path:
-    return output_dir / url.strip("/") / "index.html"
+    return output_dir / urls.output_file(url)
 
 
 @dataclass(frozen=True)
@@ -284,13 +273,14 @@ class _DayRenderer:
         neighbours: tuple[str, str],
         in_feed: bool = False,
     ) -> tuple[DaySummary, str]:
-        context = self.article_context(record)
+        view = day_view(record, self.settings.view)
+        context = self.article_context(view)
         article = self.templates.get_template("site/article.html.j2").render(context)
         summary = DaySummary(
             day=record.day.isoformat(),
             sha256=sha256,
             stat=stat,
-            in_window=record.in_window,
+            in_window=view.in_window,
             papers=tuple(paper["summary"] for paper in context["papers"]),
             neighbours=neighbours,
             article=article if in_feed else "",
@@ -299,7 +289,7 @@ class _DayRenderer:
             day=summary,
             article=article,
             neighbours=[
-                (label, day_url(date.fromisoformat(day)), day)
+                (label, urls.day(date.fromisoformat(day)), day)
                 for label, day in zip(("前一天", "后一天"), neighbours, strict=True)
                 if day
             ],
@@ -310,7 +300,7 @@ class _DayRenderer:
     def article(self, record: DayRecord) -> str:
         """A day's article alone, as the feed carries it."""
         return self.templates.get_template("site/article.html.j2").render(
-            self.article_context(record)
+            self.article_context(day_view(record, self.settings.view))
         )
 
     def globals(self) -> dict[str, Any]:
@@ -318,66 +308,68 @@ class _DayRenderer:
         return {
             "site": identity,
             "base": identity.base_path,
-            "categories": self.settings.categories,
-            "topics": self.settings.topics,
+            "urls": urls,
+            "categories": self.settings.view.categories,
+            "topics": self.settings.view.topics,
             "version": __version__,
         }
 
-    def article_context(self, record: DayRecord) -> dict[str, Any]:
-        window = record.zoned_window()
+    def article_context(self, view: DayView) -> dict[str, Any]:
+        """What the article template sees of a day's view: untrusted text as sanitized HTML."""
         return {
             **self.globals(),
-            "day": record.day.isoformat(),
-            "window_start": window.start.strftime("%Y-%m-%d %H:%M"),
-            "window_end": window.end.strftime("%Y-%m-%d %H:%M"),
-            "zone": window.end.strftime("%Z") or record.window.timezone,
-            "in_window": record.in_window,
-            "papers": [self.paper(shown) for shown in record.papers],
+            "day": view.day.isoformat(),
+            "window_start": view.window_start,
+            "window_end": view.window_end,
+            "zone": view.zone,
+            "in_window": view.in_window,
+            "papers": [self.paper(paper) for paper in view.papers],
             "not_shown": [
                 {
-                    "title": render_inline(sanitize.inline(left.paper.title)),
-                    "abs_url": ABS_URL.format(id=left.paper.arxiv_id),
+                    "title": _inline_html(left.paper.title),
+                    "abs_url": left.abs_url,
                     "arxiv_id": left.paper.arxiv_id,
-                    "reason": UNSHOWN_REASONS.get(left.reason, left.reason),
+                    "reason": left.reason,
                 }
-                for left in record.not_shown
+                for left in view.not_shown
             ],
-            "unaccounted": record.unaccounted,
-            # Records from before `settled` (schema 1) say nothing either way.
-            "pending": record.schema >= 2 and not record.settled,
-            "settled": record.settled,
+            "unaccounted": view.unaccounted,
+            "pending": view.pending,
+            "settled": view.settled,
         }
 
-    def paper(self, shown: ShownPaper) -> dict[str, Any]:
-        paper = shown.paper
-        translation = shown.answers.get(TRANSLATION.name)
-        analysis = shown.answers.get(ANALYSIS.name)
-        triage_answer = shown.answers.get(TRIAGE.name)
-        triage = parse_triage(triage_answer.text) if triage_answer else None
+    def paper(self, view: PaperView) -> dict[str, Any]:
+        paper = view.paper
         summary = PaperSummary(
-            anchor=paper_anchor(paper.arxiv_id),
+            anchor=view.anchor,
             arxiv_id=paper.arxiv_id,
-            title=render_inline(sanitize.inline(paper.title)),
-            title_zh=triage.title_zh if triage else "",
-            summary_zh=triage.summary_zh if triage else "",
-            topics=tuple(key for key in triage.topics if key in self.settings.topics)
-            if triage
-            else (),
+            title=_inline_html(paper.title),
+            title_zh=view.title_zh,
+            summary_zh=view.summary_zh,
+            topics=view.topics,
         )
-        abstract = render_block(sanitize.block(paper.abstract)) if paper.abstract else ""
         return {
             "summary": summary,
             "authors": paper.authors,
             "categories": paper.categories,
-            "abs_url": ABS_URL.format(id=paper.arxiv_id),
-            "pdf_url": PDF_URL.format(id=paper.arxiv_id),
-            "comment": render_inline(sanitize.inline(paper.comment)) if paper.comment else "",
-            "links": [link for link in shown.links if _is_web_url(link.url)],
-            "translation": render_block(sanitize.block(translation.text)) if translation else "",
-            "abstract": abstract,
-            "analysis": render_block(sanitize.block(analysis.text)) if analysis else "",
-            "gaps": shown.gaps,
+            "abs_url": view.abs_url,
+            "pdf_url": view.pdf_url,
+            "comment": _inline_html(paper.comment) if paper.comment else "",
+            "links": [link for link in view.links if _is_web_url(link.url)],
+            "translation": _block_html(view.translation) if view.translation else "",
+            "abstract": _block_html(paper.abstract) if paper.abstract else "",
+            "analysis": _block_html(view.analysis) if view.analysis else "",
+            "analysis_gap": view.analysis_gap,
         }
+
+
+# Untrusted text on a page: the sanitizer's allowlist, rendered, then sanitized as HTML.
+def _inline_html(text: str) -> str:
+    return render_inline(sanitize.inline(text))
+
+
+def _block_html(text: str) -> str:
+    return render_block(sanitize.block(text))
 
 
 def _is_web_url(url: str) -> bool:
@@ -426,25 +418,25 @@ def _write_indexes(
     for summary in ordered:
         months.setdefault(summary.day[:7], []).append(summary)
     by_topic: dict[str, list[tuple[DaySummary, PaperSummary]]] = {
-        key: [] for key in settings.topics
+        key: [] for key in settings.view.topics
     }
     for summary in ordered:
         for paper in summary.papers:
             for key in paper.topics:
                 by_topic[key].append((summary, paper))
-    used_topics = {key: label for key, label in settings.topics.items() if by_topic[key]}
+    used_topics = {key: label for key, label in settings.view.topics.items() if by_topic[key]}
 
     def page(name: str, **values: Any) -> str:
         return templates.get_template(f"site/{name}").render(**shared, **values)
 
     pages = {
-        "index.html": page("home.html.j2", days=ordered[:HOME_DAYS], total=len(ordered)),
-        "archive/index.html": page("archive.html.j2", months=months),
-        "search/index.html": page("search.html.j2"),
-        "404.html": page("404.html.j2"),
-        "feed.xml": page(
+        urls.HOME: page("home.html.j2", days=ordered[:HOME_DAYS], total=len(ordered)),
+        urls.ARCHIVE: page("archive.html.j2", months=months),
+        urls.SEARCH: page("search.html.j2"),
+        urls.NOT_FOUND: page("404.html.j2"),
+        urls.FEED: page(
             "feed.xml.j2",
-            feed_url="/feed.xml",
+            feed_url=urls.FEED,
             feed_title=settings.identity.title,
             entries=[
                 {
@@ -460,21 +452,19 @@ def _write_indexes(
     }
     paper_entry = templates.get_template("site/feed-paper.html.j2")
     if used_topics:
-        pages["topics/index.html"] = page(
+        pages[urls.TOPICS] = page(
             "topics.html.j2", counts={key: len(by_topic[key]) for key in used_topics}
         )
     for key, label in used_topics.items():
-        pages[f"topics/{key}/index.html"] = page(
-            "topic.html.j2", key=key, label=label, entries=by_topic[key]
-        )
-        pages[f"topics/{key}/feed.xml"] = page(
+        pages[urls.topic(key)] = page("topic.html.j2", key=key, label=label, entries=by_topic[key])
+        pages[urls.topic_feed(key)] = page(
             "feed.xml.j2",
-            feed_url=f"/topics/{key}/feed.xml",
+            feed_url=urls.topic_feed(key),
             feed_title=f"{settings.identity.title} · {label}",
             entries=[
                 {
-                    "id": f"{summary.url}#{paper.anchor}",
-                    "url": f"{summary.url}#{paper.anchor}",
+                    "id": urls.paper(date.fromisoformat(summary.day), paper.arxiv_id),
+                    "url": urls.paper(date.fromisoformat(summary.day), paper.arxiv_id),
                     "title": paper.title_zh or paper.arxiv_id,
                     "updated": summary.day,
                     "content": paper_entry.render(paper=paper),
@@ -482,8 +472,8 @@ def _write_indexes(
                 for summary, paper in by_topic[key][:TOPIC_FEED_PAPERS]
             ],
         )
-    for name, text in pages.items():
-        write_atomically(output_dir / name, text, durable=False)
+    for url, text in pages.items():
+        write_atomically(output_dir / urls.output_file(url), text, durable=False)
     for name in ASSETS:
         source, _, _ = templates.loader.get_source(templates, f"site/assets/{name}")  # type: ignore[union-attr]
         write_atomically(output_dir / "assets" / name, source, durable=False)
@@ -508,8 +498,13 @@ def _fingerprint(templates: jinja2.Environment, settings: SiteSettings) -> str:
             source, _, _ = templates.loader.get_source(templates, name)  # type: ignore[union-attr]
             digest.update(name.encode())
             digest.update(source.encode("utf-8"))
-    digest.update(repr((asdict(settings.identity), settings.categories)).encode())
-    digest.update(json.dumps(dict(settings.topics), ensure_ascii=False).encode())
+    digest.update(repr(asdict(settings.identity)).encode())
+    view = settings.view
+    digest.update(
+        json.dumps(
+            [list(view.categories), dict(view.topics), list(view.interests)], ensure_ascii=False
+        ).encode()
+    )
     return digest.hexdigest()
 
 

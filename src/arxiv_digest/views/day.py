@@ -1,0 +1,178 @@
+"""One view of a day, built once from its record and the site's settings: its window, its
+status, and each paper with its answers by task, its triage, links, URLs and what the
+record lets a view derive (venue, revision, interests). Every output (the post, the site's
+pages, feeds and search, and later mail) is a thin writer of this view, and applies the
+escaping its own format needs; none of them reads a record or an answer by itself.
+
+The view holds untrusted text as it came: making it safe is each writer's business.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from arxiv_digest.answers.tasks import ANALYSIS, TRANSLATION, TRIAGE, Triage, parse_triage
+from arxiv_digest.config import Config
+from arxiv_digest.models import Link, Paper
+from arxiv_digest.record import (
+    NOT_SHOWN_CAP,
+    NOT_SHOWN_CATEGORY,
+    NOT_SHOWN_EXCLUDE,
+    NOT_SHOWN_INCLUDE,
+    NOT_SHOWN_PRIMARY,
+    DayRecord,
+    ShownPaper,
+)
+from arxiv_digest.views import paperinfo, urls
+
+# Why a paper of the window is not shown, as readers are told.
+UNSHOWN_REASONS = {
+    NOT_SHOWN_CAP: "超出每日上限",
+    NOT_SHOWN_INCLUDE: "不含关注的关键词",
+    NOT_SHOWN_EXCLUDE: "含排除的关键词",
+    NOT_SHOWN_PRIMARY: "主分类不在本站分类中",
+    NOT_SHOWN_CATEGORY: "不在本站分类中",
+}
+
+
+@dataclass(frozen=True)
+class ViewSettings:
+    """What a site's configuration tells its views."""
+
+    categories: Sequence[str]
+    topics: Mapping[str, str] = field(default_factory=dict)
+    """Topic key → label, from `triage.topics`."""
+    interests: Sequence[str] = ()
+
+    @classmethod
+    def of(cls, config: Config) -> ViewSettings:
+        return cls(
+            categories=tuple(config.arxiv.categories),
+            topics=dict(config.triage.topics),
+            interests=tuple(config.filter.interests),
+        )
+
+
+@dataclass(frozen=True)
+class PaperView:
+    paper: Paper
+    url: str
+    """Its place on its day's page, under the site."""
+    anchor: str
+    abs_url: str
+    pdf_url: str
+    translation: str | None
+    analysis: str | None
+    analysis_gap: str | None
+    """Why the analysis is missing, when a build asked for it and failed."""
+    triage: Triage | None
+    topics: tuple[str, ...]
+    """The triage's topics that the site lists (keys), in the answer's order."""
+    links: tuple[Link, ...]
+    gaps: Mapping[str, str]
+    venue: str | None
+    revised: bool
+    interests: tuple[str, ...]
+    """The site's interests the paper matches."""
+
+    @property
+    def arxiv_id(self) -> str:
+        return self.paper.arxiv_id
+
+    @property
+    def title_zh(self) -> str:
+        return self.triage.title_zh if self.triage else ""
+
+    @property
+    def summary_zh(self) -> str:
+        return self.triage.summary_zh if self.triage else ""
+
+
+@dataclass(frozen=True)
+class UnshownView:
+    paper: Paper
+    abs_url: str
+    reason: str
+    """Why it is not shown, as readers are told (the setting's name if it has no words)."""
+
+
+@dataclass(frozen=True)
+class DayView:
+    day: date
+    url: str
+    timezone: str
+    zone_abbreviation: str
+    """The zone's abbreviation at the window's end (CST), empty where the zone has none."""
+    anchor: str
+    """The time of day that closes the window, HH:MM."""
+    window_start: str
+    window_end: str
+    """The window's ends in its own zone, `YYYY-MM-DD HH:MM`."""
+    in_window: int
+    papers: tuple[PaperView, ...]
+    not_shown: tuple[UnshownView, ...]
+    unaccounted: int
+    """Papers the window counts that the record cannot name (imported days only)."""
+    settled: bool
+    pending: bool
+    """Whether arXiv may still add papers to the window (records from before `settled`,
+    schema 1, say nothing either way)."""
+
+    @property
+    def zone(self) -> str:
+        """How a page names the window's zone: its abbreviation, or else its name."""
+        return self.zone_abbreviation or self.timezone
+
+
+def day_view(record: DayRecord, settings: ViewSettings) -> DayView:
+    """The view of the day `record` holds."""
+    window = record.zoned_window()
+    return DayView(
+        day=record.day,
+        url=urls.day(record.day),
+        timezone=record.window.timezone,
+        zone_abbreviation=window.end.strftime("%Z"),
+        anchor=window.end.strftime("%H:%M"),
+        window_start=window.start.strftime("%Y-%m-%d %H:%M"),
+        window_end=window.end.strftime("%Y-%m-%d %H:%M"),
+        in_window=record.in_window,
+        papers=tuple(_paper_view(record.day, shown, settings) for shown in record.papers),
+        not_shown=tuple(
+            UnshownView(
+                paper=left.paper,
+                abs_url=urls.abs_url(left.paper.arxiv_id),
+                reason=UNSHOWN_REASONS.get(left.reason, left.reason),
+            )
+            for left in record.not_shown
+        ),
+        unaccounted=record.unaccounted,
+        settled=record.settled,
+        pending=record.schema >= 2 and not record.settled,
+    )
+
+
+def _paper_view(day: date, shown: ShownPaper, settings: ViewSettings) -> PaperView:
+    paper = shown.paper
+    translation = shown.answers.get(TRANSLATION.name)
+    analysis = shown.answers.get(ANALYSIS.name)
+    triage_answer = shown.answers.get(TRIAGE.name)
+    triage = parse_triage(triage_answer.text) if triage_answer else None
+    return PaperView(
+        paper=paper,
+        url=urls.paper(day, paper.arxiv_id),
+        anchor=urls.paper_anchor(paper.arxiv_id),
+        abs_url=urls.abs_url(paper.arxiv_id),
+        pdf_url=urls.pdf_url(paper.arxiv_id),
+        translation=translation.text if translation else None,
+        analysis=analysis.text if analysis else None,
+        analysis_gap=shown.gaps.get(ANALYSIS.name),
+        triage=triage,
+        topics=tuple(key for key in triage.topics if key in settings.topics) if triage else (),
+        links=shown.links,
+        gaps=shown.gaps,
+        venue=paperinfo.venue(paper.comment),
+        revised=paperinfo.revised(paper),
+        interests=tuple(paperinfo.interests_of(paper, settings.interests)),
+    )
