@@ -23,7 +23,7 @@ from arxiv_digest.build import Confirm, RunOptions, Services, build, render_reco
 from arxiv_digest.config import Config, load_config
 from arxiv_digest.errors import PdfError
 from arxiv_digest.models import Paper
-from arxiv_digest.record import DayRecord, read_record, record_path, unsettled_days
+from arxiv_digest.record import DayRecord, Records, read_record, record_path
 from arxiv_digest.report import RunReport
 from arxiv_digest.sources.announce import Announcement, parse_rss
 from arxiv_digest.views.importer import ImportResult, import_posts
@@ -183,7 +183,9 @@ class Bench:
             chosen = sorted(
                 {*named}.union(
                     *(
-                        unsettled_days(config.output.records_dir, day, UNSETTLED_CEILING_DAYS)
+                        Records(config.output.records_dir).unsettled_days(
+                            day, UNSETTLED_CEILING_DAYS
+                        )
                         for day in named
                     )
                 )

@@ -9,7 +9,12 @@ import sqlite3
 import time
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from arxiv_digest.answers import enrich
+from arxiv_digest.answers.cache import AnswerKey, Store
 from arxiv_digest.answers.tasks import AnswerError
 from tests import corpus
 from tests.conftest import API_KEY, Site
@@ -308,3 +313,28 @@ def test_failed_translation_keeps_the_paper_with_its_abstract(tmp_path: Path) ->
     assert "A Mamba encoder estimates T60 from single-channel speech without a reference." in block
     assert "400" not in block
     assert "<details>" in block
+
+
+def test_each_answer_renders_its_prompt_once_and_asks_the_cache_once(tmp_path: Path) -> None:
+    bench = Bench.of(tmp_path)
+    bench.configure(triage={"enabled": True})
+    rendered: list[tuple[str, str]] = []
+    looked_up: list[str] = []
+    render_prompt = enrich.render_prompt
+    answer = Store.answer
+
+    def counting_render(environment: Any, name: str, paper: Any, *args: Any, **kw: Any) -> Any:
+        rendered.append((paper.arxiv_id, name))
+        return render_prompt(environment, name, paper, *args, **kw)
+
+    def counting_answer(store: Store, key: AnswerKey) -> Any:
+        looked_up.append(f"{key.arxiv_id} {key.task}")
+        return answer(store, key)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(enrich, "render_prompt", counting_render)
+        patch.setattr(Store, "answer", counting_answer)
+        bench.build(corpus.DAY)
+    # The estimate before the run and the requests share each prompt and each look-up.
+    assert len(bench.model.calls) == len(rendered) == len(set(rendered)) == 12
+    assert len(looked_up) == len(set(looked_up)) == 12

@@ -15,24 +15,39 @@ from typing import TYPE_CHECKING, Protocol
 import jinja2
 
 from arxiv_digest.answers.cache import Store
-from arxiv_digest.answers.enrich import Enricher, Estimate, Need, Outcome, Progress, Tracker, plan
+from arxiv_digest.answers.enrich import (
+    Enricher,
+    Estimate,
+    Need,
+    Outcome,
+    Progress,
+    Tracker,
+    needs_of,
+)
 from arxiv_digest.answers.executor import Executor
 from arxiv_digest.answers.links import find_links
-from arxiv_digest.answers.tasks import TASKS, TRIAGE, AnswerRules, Task, in_task_order
+from arxiv_digest.answers.tasks import (
+    TASKS,
+    AnswerRules,
+    Task,
+    enabled_tasks,
+    in_task_order,
+    prompt_values,
+)
 from arxiv_digest.audit import Audit, audit, missing_from
 from arxiv_digest.config import Config
 from arxiv_digest.errors import BadInputError, FetchError
-from arxiv_digest.models import Answer, Gap, Paper, Window
+from arxiv_digest.models import Answer, Gap, Link, Paper, Window
 from arxiv_digest.record import (
     SCHEMA,
     DayRecord,
     NotShown,
+    Records,
     RecordWindow,
     ShownPaper,
     read_record,
     record_path,
     record_paths,
-    write_record,
 )
 from arxiv_digest.report import DayReport, RunReport, plural
 from arxiv_digest.select import Selection, select
@@ -68,6 +83,8 @@ class Services:
     store: Store
     announcements: AnnouncementSource | None = None
     """None: no listing is read, and no window is settled."""
+    records: Records | None = None
+    """The run's reader of the day records (None: one of `output.records_dir`)."""
 
 
 @dataclass(frozen=True)
@@ -102,6 +119,31 @@ class RunOptions:
     tracker: Tracker | None = None
 
 
+@dataclass(frozen=True)
+class DayPlan:
+    """One day of a build, settled before any model request: its window, its record as the
+    run found it, and what it shows."""
+
+    window: Window
+    previous: DayRecord | None
+    selection: Selection
+
+    @property
+    def day(self) -> date:
+        return self.window.day
+
+
+@dataclass(frozen=True)
+class BuiltDay:
+    """What the build of a day wrote."""
+
+    plan: DayPlan
+    record: DayRecord
+    post_path: Path | None
+    """None for a day that shows nothing, which has no post."""
+    post_changed: bool
+
+
 async def build(
     days: Sequence[date],
     config: Config,
@@ -125,35 +167,25 @@ async def build(
     started = time.monotonic()
     check_writable(config.output.records_dir, "output.records_dir")
     check_writable(config.output.posts_dir, "output.posts_dir")
+    records = services.records or Records(config.output.records_dir)
     announcement = await asyncio.to_thread(_latest_announcement, services, progress)
     windows = {day: _window(config, day) for day in sorted(set(days))}
-    previous = {day: _previous_record(config, day) for day in windows}
-    span_start = min(window.start for window in windows.values())
-    span_end = max(window.end for window in windows.values())
-    progress(
-        f"Fetching arXiv {', '.join(config.arxiv.categories)} submitted"
-        f" {span_start:%Y-%m-%d %H:%M} — {span_end:%Y-%m-%d %H:%M} ({config.window.timezone})"
-    )
-    papers = await asyncio.to_thread(services.source.fetch_submitted, span_start, span_end)
-    served_by = services.source.served_by
+    for day in windows:  # a broken record stops the run before any request
+        _previous_record(config, records, day)
+    papers = await _fetch(windows.values(), config, services.source, progress)
     findings = await asyncio.to_thread(
-        _audit, announcement, papers, set(windows), config, services.source, progress
+        _audit, announcement, papers, set(windows), config, services.source, records, progress
     )
     for day, late in (findings.late if findings else {}).items():
         joins = "joins" if len(late) == 1 else "join"
         progress(f"{day}: {plural(len(late), 'paper')} announced late {joins} the day")
-        if day not in windows:
-            windows[day] = _window(config, day)
-            previous[day] = _previous_record(config, day)
+        windows.setdefault(day, _window(config, day))
         papers += late
-    selections = {
-        day: _select(papers, window, config, previous[day]) for day, window in windows.items()
-    }
-    for day in sorted(windows):
-        selection = selections[day]
+    plans = [_plan(window, papers, config, records) for _, window in sorted(windows.items())]
+    for plan in plans:
         progress(
-            f"{day}: {plural(selection.in_window, 'paper')} in the window,"
-            f" {len(selection.shown)} to show ({len(selection.new)} new)"
+            f"{plan.day}: {plural(plan.selection.in_window, 'paper')} in the window,"
+            f" {len(plan.selection.shown)} to show ({len(plan.selection.new)} new)"
         )
 
     templates = post_templates(config)
@@ -164,16 +196,106 @@ async def build(
         texts=services.texts,
         templates=templates,
         settings=config.llm,
-        rules=answer_rules(config),
+        rules=AnswerRules.of(config),
         progress=progress,
-        prompt_values={"topics": config.triage.topics},
+        prompt_values=prompt_values(config),
     )
     if options.tracker is not None:
         enricher.tracker = options.tracker
-    needs = _needs(selections, previous.values(), tasks)
+    asked, held_back = _approved(_needs(plans, tasks), enricher, len(plans), config, options)
+    enriched = await enricher.enrich(asked)
+    outcomes = {
+        **enriched.outcomes,
+        **{
+            (need.paper.arxiv_id, need.task.name): Gap(
+                need.paper.arxiv_id,
+                need.task.name,
+                f"not asked: --max-requests {options.max_requests} was reached;"
+                " run again to continue",
+            )
+            for need in held_back
+        },
+    }
+
+    # Nothing newly settles while an announced paper is nowhere to be found: the next run asks again.
+    settles = None if findings and findings.unreturned else announcement
+    built = []
+    for plan in plans:
+        settled = (plan.previous is not None and plan.previous.settled) or is_settled(
+            plan.window.end, settles
+        )
+        record = assemble(plan, config, outcomes, enriched.links, settled)
+        # The record first: the post is a view of it, and never the other way round.
+        records.write(record)
+        path, changed = write_post(record, config, templates)
+        if path is None:
+            progress(f"{plan.day}: no papers to show; only the record is written")
+        built.append(BuiltDay(plan, record, path, changed))
+    return RunReport(
+        days=[
+            DayReport.of(
+                day.record,
+                len(day.plan.selection.new),
+                enricher.stats.usage(paper.arxiv_id for paper in day.plan.selection.shown),
+                day.post_path,
+                day.post_changed,
+                tasks,
+                services.source.served_by,
+            )
+            for day in built
+        ],
+        by_task={task.name: enricher.stats.usage(task=task.name) for task in tasks},
+        arxiv_requests=services.source.requests_made
+        + (services.announcements.requests_made if services.announcements else 0),
+        pdf_downloads=services.texts.downloads,
+        peak_concurrent_requests=services.executor.peak_in_flight,
+        elapsed_seconds=time.monotonic() - started,
+        announcement=announcement,
+        audit=findings,
+    )
+
+
+async def _fetch(
+    windows: Iterable[Window], config: Config, source: PaperSource, progress: Progress
+) -> list[Paper]:
+    """Every paper first submitted in the span of `windows`, with one query."""
+    span_start = min(window.start for window in windows)
+    span_end = max(window.end for window in windows)
+    progress(
+        f"Fetching arXiv {', '.join(config.arxiv.categories)} submitted"
+        f" {span_start:%Y-%m-%d %H:%M} — {span_end:%Y-%m-%d %H:%M} ({config.window.timezone})"
+    )
+    return await asyncio.to_thread(source.fetch_submitted, span_start, span_end)
+
+
+def _plan(window: Window, papers: Iterable[Paper], config: Config, records: Records) -> DayPlan:
+    """What the day shows: what it showed before, and the papers of its window the filters
+    let through."""
+    previous = _previous_record(config, records, window.day)
+    selection = select(
+        papers,
+        window,
+        config.arxiv.categories,
+        config.filter,
+        shown_before=[shown.paper for shown in previous.papers] if previous else (),
+        seen_before=[left.paper for left in previous.not_shown] if previous else (),
+        counted_before=previous.in_window if previous else 0,
+    )
+    return DayPlan(window, previous, selection)
+
+
+def _approved(
+    needs: Sequence[Need],
+    enricher: Enricher,
+    days: int,
+    config: Config,
+    options: RunOptions,
+) -> tuple[list[Need], list[Need]]:
+    """The needs to ask for, and those held back by `options.max_requests`, once a plan over
+    `llm.confirm_above_requests` is confirmed (a refusal stops the run here)."""
     estimate = enricher.estimate(needs)
     plan = RunPlan(
-        days=len(windows),
+        days=days,
         papers=len(
             {need.paper.arxiv_id for need, asks in zip(needs, estimate.asks, strict=True) if asks}
         ),
@@ -183,40 +305,7 @@ async def build(
     over = plan.requests > config.llm.confirm_above_requests
     if over and options.confirm is not None and not options.confirm(plan):
         raise BadInputError("not confirmed: nothing was asked of the model, nothing written")
-    asked, held_back = _within(needs, estimate.asks, options.max_requests)
-    outcomes = await enricher.enrich(asked)
-    for need in held_back:
-        outcomes[(need.paper.arxiv_id, need.task.name)] = Gap(
-            need.paper.arxiv_id,
-            need.task.name,
-            f"not asked: --max-requests {options.max_requests} was reached; run again to continue",
-        )
-
-    # Nothing newly settles while an announced paper is nowhere to be found: the next run asks again.
-    settles = None if findings and findings.unreturned else announcement
-    report = RunReport(announcement=announcement, audit=findings)
-    for day, window in sorted(windows.items()):
-        selection = selections[day]
-        before = previous[day]
-        settled = (before is not None and before.settled) or is_settled(window.end, settles)
-        record = assemble(window, config, selection, before, outcomes, enricher.texts_read, settled)
-        # The record first: the post is a view of it, and never the other way round.
-        write_record(config.output.records_dir, record)
-        path, changed = write_post(record, config, templates)
-        if path is None:
-            progress(f"{window.day}: no papers to show; only the record is written")
-        usage = enricher.stats.usage(paper.arxiv_id for paper in selection.shown)
-        report.days.append(
-            DayReport.of(record, len(selection.new), usage, path, changed, tasks, served_by)
-        )
-    report.by_task = {task.name: enricher.stats.usage(task=task.name) for task in tasks}
-    report.arxiv_requests = services.source.requests_made + (
-        services.announcements.requests_made if services.announcements else 0
-    )
-    report.pdf_downloads = services.texts.downloads
-    report.peak_concurrent_requests = services.executor.peak_in_flight
-    report.elapsed_seconds = time.monotonic() - started
-    return report
+    return _within(needs, estimate.asks, options.max_requests)
 
 
 def _window(config: Config, day: date) -> Window:
@@ -249,6 +338,7 @@ def _audit(
     built: Collection[date],
     config: Config,
     source: PaperSource,
+    records: Records,
     progress: Progress,
 ) -> Audit | None:
     """Today's announced papers that the fetch missed, looked up by id and placed.
@@ -274,7 +364,7 @@ def _audit(
         found,
         built,
         day_of=lambda moment: day_of(moment, config.window.anchor_time, config.window.zone),
-        record_of=lambda day: _previous_record(config, day),
+        record_of=lambda day: _previous_record(config, records, day),
         served_by=source.served_by,
     )
 
@@ -296,9 +386,9 @@ def _within(
     return asked, held_back
 
 
-def _previous_record(config: Config, day: date) -> DayRecord | None:
+def _previous_record(config: Config, records: Records, day: date) -> DayRecord | None:
     """The day's record; a post without one was written by another tool and is imported first."""
-    record = read_record(record_path(config.output.records_dir, day))
+    record = records.get(day)
     post = jekyll.post_path(config.output.posts_dir, day)
     if record is None and post.exists():
         raise BadInputError(
@@ -308,71 +398,35 @@ def _previous_record(config: Config, day: date) -> DayRecord | None:
     return record
 
 
-def _select(
-    papers: Iterable[Paper], window: Window, config: Config, previous: DayRecord | None
-) -> Selection:
-    return select(
-        papers,
-        window,
-        config.arxiv.categories,
-        config.filter,
-        shown_before=[shown.paper for shown in previous.papers] if previous else (),
-        seen_before=[left.paper for left in previous.not_shown] if previous else (),
-        counted_before=previous.in_window if previous else 0,
-    )
-
-
-def enabled_tasks(config: Config) -> tuple[Task, ...]:
-    """The tasks this site asks of the model (triage can be turned off)."""
-    return tuple(task for task in TASKS if task is not TRIAGE or config.triage.enabled)
-
-
-def answer_rules(config: Config) -> AnswerRules:
-    return AnswerRules(
-        require_chinese=config.llm.require_chinese,
-        max_chars=config.llm.max_answer_chars,
-        topics=frozenset(config.triage.topics),
-        max_summary_chars=config.triage.max_summary_chars,
-    )
-
-
-def _needs(
-    selections: Mapping[date, Selection],
-    previous: Iterable[DayRecord | None],
-    tasks: Sequence[Task],
-) -> list[Need]:
+def _needs(plans: Sequence[DayPlan], tasks: Sequence[Task]) -> list[Need]:
     """The answers that no record holds yet, each once, with the day that shows its paper."""
     recorded = {
         shown.paper.arxiv_id: shown.answers
-        for record in previous
-        if record is not None
-        for shown in record.papers
+        for plan in plans
+        if plan.previous is not None
+        for shown in plan.previous.papers
     }
-    shown = {
-        paper.arxiv_id: (paper, day)
-        for day, selection in selections.items()
-        for paper in selection.shown
-    }
-    return plan(
+    shown = {paper.arxiv_id: (paper, plan.day) for plan in plans for paper in plan.selection.shown}
+    return needs_of(
         [(paper, recorded.get(arxiv_id, {}), day) for arxiv_id, (paper, day) in shown.items()],
         tasks,
     )
 
 
 def assemble(
-    window: Window,
+    plan: DayPlan,
     config: Config,
-    selection: Selection,
-    previous: DayRecord | None,
     outcomes: Mapping[tuple[str, str], Outcome],
-    texts_read: Mapping[str, str],
+    links_found: Mapping[str, tuple[Link, ...]],
     settled: bool = False,
 ) -> DayRecord:
     """The day's new record: what it shows with every answer, gap and link, and what it does not.
 
-    Links come from the abstract, the comment and the PDF's text when it was read this
-    run; a paper whose text was not read again keeps the links it has.
+    A paper whose text was read this run has the links found in it (and in its abstract and
+    comment); another keeps the links it has, and a new one gets those of its abstract and
+    comment.
     """
+    previous, selection, window = plan.previous, plan.selection, plan.window
     kept = {shown.paper.arxiv_id: shown for shown in previous.papers} if previous else {}
     papers = []
     for paper in selection.shown:
@@ -387,12 +441,9 @@ def assemble(
                 answers[task.name] = outcome
             elif isinstance(outcome, Gap):
                 gaps[task.name] = outcome.reason
-        text = texts_read.get(paper.arxiv_id)
-        links = (
-            find_links(paper.abstract, paper.comment, text)
-            if text is not None or before is None
-            else before.links
-        )
+        links = links_found.get(paper.arxiv_id)
+        if links is None:
+            links = before.links if before else find_links(paper.abstract, paper.comment)
         papers.append(
             ShownPaper(paper=paper, answers=in_task_order(answers), gaps=gaps, links=links)
         )
@@ -463,14 +514,16 @@ def render_records(days: Sequence[date] | None, config: Config) -> RenderResult:
     return RenderResult(records=len(records), written=written)
 
 
-def build_site(
+def build_live(
     days: Sequence[date],
     config: Config,
+    records: Records,
     api_key: str,
     progress: Progress,
     options: RunOptions = RunOptions(),
 ) -> RunReport:
-    """Build the days with the real arXiv, PDF host and model of `config`."""
+    """Build the days with the real arXiv, PDF host and model of `config`, reading and writing
+    the day records through `records` (the reader the command chose its days with)."""
     # Imported here: the SDKs take most of a second, which `render` and `preview` need not pay.
     from arxiv_digest.answers.client import OpenAIChatModel
     from arxiv_digest.answers.executor import PacedExecutor
@@ -479,7 +532,7 @@ def build_site(
 
     async def run() -> RunReport:
         model = OpenAIChatModel(config.llm, api_key)
-        if any(not record_path(config.output.records_dir, day).exists() for day in days):
+        if any(records.get(day) is None for day in days):
             model.warm_up()  # a day built for the first time asks the model
         texts = HttpPdfSource(config.arxiv.pdf_url, config.pdf)
         store = Store.open(config.cache.path)
@@ -491,6 +544,7 @@ def build_site(
                 texts=texts,
                 store=store,
                 announcements=arxiv.rss(),
+                records=records,
             )
             return await build(days, config, services, progress, options)
         finally:

@@ -30,7 +30,7 @@ from arxiv_digest.errors import (
     BadInputError,
     DigestError,
 )
-from arxiv_digest.record import unsettled_days
+from arxiv_digest.record import Records
 from arxiv_digest.window import FIRST_ARXIV_DAY, UNSETTLED_CEILING_DAYS, with_refresh
 from arxiv_digest.write import write_atomically
 
@@ -213,7 +213,8 @@ def build(
 ) -> None:
     """Fetch, translate, analyse and write the posts of one or more days."""
     config = load_config(config_path)
-    days = _days(dates, first, last, refresh_days, _today(config), config.output.records_dir)
+    records = Records(config.output.records_dir)  # the run's one reader of the records
+    days = _days(dates, first, last, refresh_days, _today(config), records)
     api_key = os.environ.get("OPENAI_API_KEY", "").strip()
     if not api_key:
         raise BadInputError(
@@ -221,15 +222,16 @@ def build(
             " `export OPENAI_API_KEY=sk-...`"
         )
     # Imported here: the SDKs it pulls in take most of a second, which `preview` need not pay.
-    from arxiv_digest.build import RunOptions, build_site
+    from arxiv_digest.build import RunOptions, build_live
     from arxiv_digest.progress import LiveProgress, PlainProgress
 
     # One live line on a terminal; in logs (CI, the nightly job), plain lines at a steady rate.
     view = LiveProgress(_redact) if sys.stderr.isatty() else PlainProgress(_say)
     with view:
-        report = build_site(
+        report = build_live(
             days,
             config,
+            records,
             api_key,
             view.say,
             RunOptions(
@@ -302,7 +304,7 @@ def _days(
     last: str | None,
     refresh_days: int | Unsettled | None,
     today: date,
-    records_dir: Path,
+    records: Records,
 ) -> list[date]:
     chosen = {_parse_day(text, "--date", today) for text in dates}
     if first is not None or last is not None:
@@ -316,7 +318,7 @@ def _days(
     chosen = chosen or {today}
     if isinstance(refresh_days, Unsettled):
         for day in list(chosen):
-            chosen.update(unsettled_days(records_dir, day, UNSETTLED_CEILING_DAYS))
+            chosen.update(records.unsettled_days(day, UNSETTLED_CEILING_DAYS))
         return sorted(chosen)
     return with_refresh(chosen, refresh_days or 0)
 
@@ -365,7 +367,7 @@ def render(dates: tuple[str, ...], first: str | None, last: str | None, config_p
 
     config = load_config(config_path)
     chosen = (
-        _days(dates, first, last, None, _today(config), config.output.records_dir)
+        _days(dates, first, last, None, _today(config), Records(config.output.records_dir))
         if dates or first or last
         else None
     )

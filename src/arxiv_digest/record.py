@@ -141,28 +141,48 @@ def record_paths(records_dir: Path) -> list[tuple[date, Path]]:
     return sorted(found)
 
 
-def unsettled_days(records_dir: Path, day: date, ceiling_days: int) -> list[date]:
-    """The days before `day`, back to `ceiling_days` and not before the first record, whose
-    window is not settled (a day without a record counts as unsettled)."""
-    known = dict(record_paths(records_dir))
-    first = min(known, default=day)
-    days = []
-    for back in range(1, ceiling_days + 1):
-        earlier = day - timedelta(days=back)
-        if earlier < first:
-            break
-        record = read_record(known[earlier]) if earlier in known else None
-        if record is None or not record.settled:
-            days.append(earlier)
-    return sorted(days)
+class Records:
+    """A run's reader of the day records in a folder: each is read at most once, and a
+    record the run writes is the one it reads after."""
 
+    def __init__(self, records_dir: Path) -> None:
+        self.records_dir = records_dir
+        self._read: dict[date, DayRecord | None] = {}
+        self._days: dict[date, Path] | None = None
 
-def read_records(records_dir: Path) -> Iterator[DayRecord]:
-    """Every day record in `records_dir`, oldest first."""
-    for _, path in record_paths(records_dir):
-        record = read_record(path)
-        if record is not None:
-            yield record
+    def get(self, day: date) -> DayRecord | None:
+        """The day's record; None when it has none; RecordError when it cannot be used."""
+        if day not in self._read:
+            self._read[day] = read_record(record_path(self.records_dir, day))
+        return self._read[day]
+
+    def days(self) -> list[date]:
+        """The days that have a record, oldest first."""
+        if self._days is None:
+            self._days = dict(record_paths(self.records_dir))
+        return sorted(self._days)
+
+    def write(self, record: DayRecord) -> bool:
+        """Write `record` atomically; False when the file already held exactly these bytes."""
+        changed = write_record(self.records_dir, record)
+        self._read[record.day] = record
+        if self._days is not None:
+            self._days[record.day] = record_path(self.records_dir, record.day)
+        return changed
+
+    def unsettled_days(self, day: date, ceiling_days: int) -> list[date]:
+        """The days before `day`, back to `ceiling_days` and not before the first record,
+        whose window is not settled (a day without a record counts as unsettled)."""
+        first = min(self.days(), default=day)
+        days = []
+        for back in range(1, ceiling_days + 1):
+            earlier = day - timedelta(days=back)
+            if earlier < first:
+                break
+            record = self.get(earlier)
+            if record is None or not record.settled:
+                days.append(earlier)
+        return sorted(days)
 
 
 def to_json(record: DayRecord) -> str:

@@ -8,6 +8,10 @@
 - accept: the task's checks; a usable answer goes to the cache at once, so an
   interrupted run resumes where it stopped; an unusable one is asked again, up
   to `llm.max_attempts`, and then becomes a gap with its reason.
+
+Each need's prompt is rendered once and its cache entry looked up once, whether the
+estimate or the request comes first. The links a paper gives are found in the text
+read for it, and returned with the outcomes.
 """
 
 from __future__ import annotations
@@ -24,11 +28,12 @@ import jinja2
 from arxiv_digest.answers import pdftext
 from arxiv_digest.answers.cache import AnswerKey, Store, StoredText
 from arxiv_digest.answers.executor import Completion, Executor
+from arxiv_digest.answers.links import find_links
 from arxiv_digest.answers.prompts import Prompt, prompt_sha256, render_prompt
 from arxiv_digest.answers.tasks import TASKS, AnswerError, AnswerRules, Task
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.errors import DigestError, PdfError
-from arxiv_digest.models import Answer, Gap, Paper, Usage
+from arxiv_digest.models import Answer, Gap, Link, Paper, Usage
 
 if TYPE_CHECKING:
     from arxiv_digest.answers.pdfsource import TextSource
@@ -68,7 +73,7 @@ class _Untracked:
         pass
 
 
-def plan(
+def needs_of(
     shown: Iterable[tuple[Paper, Mapping[str, Answer], date | None]],
     tasks: Sequence[Task] = TASKS,
 ) -> list[Need]:
@@ -111,9 +116,18 @@ class EnrichStats:
 
 Outcome = Answer | Gap
 
-# What an answer usually costs in output tokens, for estimates before a run (from the
-# reference posts: a translation of 300–400 Chinese characters, an analysis of ~1,500).
-_TYPICAL_TOKENS_OUT = {"translation": 500, "analysis": 1500, "triage": 100}
+
+@dataclass(frozen=True)
+class Enriched:
+    """What the enrich stage returns."""
+
+    outcomes: dict[tuple[str, str], Outcome]
+    """The outcome of every need, by (arXiv id, task name)."""
+    links: dict[str, tuple[Link, ...]]
+    """The links each paper whose text was read this run gives, in its abstract, its
+    comment and that text."""
+
+
 _CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
 
 
@@ -150,13 +164,14 @@ class Enricher:
     progress: Progress
     prompt_values: Mapping[str, object] = field(default_factory=dict)
     """What prompt templates see besides the paper and its text (e.g. the site's topics)."""
-    texts_read: dict[str, str] = field(default_factory=dict)
-    """The PDF text (as sent, without its references) of each paper read this run."""
     tracker: Tracker = field(default_factory=_Untracked)
     stats: EnrichStats = field(default_factory=EnrichStats)
+    _prompts: dict[tuple[str, str], Prompt] = field(default_factory=dict)
+    _cached: dict[tuple[str, str], Answer | None] = field(default_factory=dict)
+    _links: dict[str, tuple[Link, ...]] = field(default_factory=dict)
 
-    async def enrich(self, needs: Sequence[Need]) -> dict[tuple[str, str], Outcome]:
-        """The outcome of every need, by (arXiv id, task name).
+    async def enrich(self, needs: Sequence[Need]) -> Enriched:
+        """The outcome of every need, and the links found in the texts read for them.
 
         A ModelError (bad key, unknown model) stops everything.
         """
@@ -167,10 +182,11 @@ class Enricher:
         except* DigestError as failures:
             # The first fatal error is the one to report; the others are its echoes.
             raise failures.exceptions[0] from None
-        return {
+        outcomes = {
             (need.paper.arxiv_id, need.task.name): task.result()
             for need, task in zip(needs, running, strict=True)
         }
+        return Enriched(outcomes=outcomes, links=dict(self._links))
 
     def estimate(self, needs: Sequence[Need]) -> Estimate:
         """The requests and tokens `needs` will cost. A need whose PDF text is not cached yet
@@ -180,7 +196,7 @@ class Enricher:
         asks = []
         for need in needs:
             prompt = self._prompt_if_known(need)
-            if prompt is not None and self.store.answer(self._key(need, prompt)) is not None:
+            if prompt is not None and self._cached_answer(need, prompt) is not None:
                 asks.append(False)
                 continue
             asks.append(True)
@@ -189,7 +205,7 @@ class Enricher:
                 tokens_in += self.settings.max_input_chars // 3
             else:
                 tokens_in += estimate_tokens(prompt["system"] + prompt["user"])
-            tokens_out += _TYPICAL_TOKENS_OUT.get(need.task.name, 500)
+            tokens_out += need.task.typical_tokens_out
         return Estimate(by_task, tokens_in, tokens_out, tuple(asks))
 
     def _prompt_if_known(self, need: Need) -> Prompt | None:
@@ -200,9 +216,20 @@ class Enricher:
         return None if stored is None else self._rendered(need, self._model_input(stored))
 
     def _rendered(self, need: Need, text: str | None) -> Prompt:
-        return render_prompt(
-            self.templates, need.task.template, need.paper, text, values=self.prompt_values
-        )
+        """The need's prompt, rendered once (its text is the same whenever it is known)."""
+        key = (need.paper.arxiv_id, need.task.name)
+        if key not in self._prompts:
+            self._prompts[key] = render_prompt(
+                self.templates, need.task.template, need.paper, text, values=self.prompt_values
+            )
+        return self._prompts[key]
+
+    def _cached_answer(self, need: Need, prompt: Prompt) -> Answer | None:
+        """The cache's answer to the need's prompt, looked up once."""
+        key = (need.paper.arxiv_id, need.task.name)
+        if key not in self._cached:
+            self._cached[key] = self.store.answer(self._key(need, prompt))
+        return self._cached[key]
 
     def _model_input(self, stored: StoredText) -> str:
         """What of the paper's text is sent: cleaned, without references, capped."""
@@ -229,7 +256,7 @@ class Enricher:
         if prompt is None:
             return self._gap(need, "the PDF has no extractable text")
         key = self._key(need, prompt)
-        cached = self.store.answer(key)
+        cached = self._cached_answer(need, prompt)
         if cached is not None:
             usage.cache_hits += 1
             return cached
@@ -253,8 +280,9 @@ class Enricher:
         """The prompt of `need`; None when its paper's PDF holds no text to send."""
         if not need.task.needs_text:
             return self._rendered(need, None)
-        text = self._model_input(await self._paper_text(need.paper))
-        self.texts_read[need.paper.arxiv_id] = text
+        paper = need.paper
+        text = self._model_input(await self._paper_text(paper))
+        self._links[paper.arxiv_id] = find_links(paper.abstract, paper.comment, text)
         return self._rendered(need, text) if text else None
 
     async def _paper_text(self, paper: Paper) -> StoredText:

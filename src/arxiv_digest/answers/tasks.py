@@ -1,17 +1,20 @@
 """What the model is asked to do for each shown paper: the task registry, and answer checks.
 
 A task is one entry here: its name (also its key in a day record's `answers` and
-in the cache), its prompt template `prompts/{name}.md.j2`, whether the prompt
-needs the paper's PDF text, and what makes an answer acceptable.
+in the cache), its prompt template `prompts/{name}.md.j2` and what that template sees,
+whether the prompt needs the paper's PDF text, whether the site turned it on, what an
+answer usually costs, and what makes an answer acceptable.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
+
+from arxiv_digest.config import Config
 
 V = TypeVar("V")
 
@@ -37,6 +40,15 @@ class AnswerRules:
     """The topic keys a triage answer may name."""
     max_summary_chars: int = 80
 
+    @classmethod
+    def of(cls, config: Config) -> AnswerRules:
+        return cls(
+            require_chinese=config.llm.require_chinese,
+            max_chars=config.llm.max_answer_chars,
+            topics=frozenset(config.triage.topics),
+            max_summary_chars=config.triage.max_summary_chars,
+        )
+
 
 @dataclass(frozen=True)
 class Task:
@@ -47,6 +59,10 @@ class Task:
     """The answer as recorded, from a normalized, non-empty one; AnswerError if unusable."""
     prose: bool = True
     """Whether the answer is Chinese prose as a whole (else its validator checks its fields)."""
+    typical_tokens_out: int = 500
+    """What an answer usually costs in output tokens, for the estimate before a run."""
+    switch: Callable[[Config], bool] | None = None
+    """The setting that turns the task off, if one can."""
 
     @property
     def template(self) -> str:
@@ -137,11 +153,31 @@ def parse_triage(answer: str) -> Triage:
     )
 
 
-TRANSLATION = Task("translation", needs_text=False, validate=_any_text)
-ANALYSIS = Task("analysis", needs_text=True, validate=_three_parts)
-TRIAGE = Task("triage", needs_text=False, validate=_triage, prose=False)
+# Typical output from the reference posts: a translation of 300–400 Chinese characters,
+# an analysis of about 1,500.
+TRANSLATION = Task("translation", needs_text=False, validate=_any_text, typical_tokens_out=500)
+ANALYSIS = Task("analysis", needs_text=True, validate=_three_parts, typical_tokens_out=1500)
+TRIAGE = Task(
+    "triage",
+    needs_text=False,
+    validate=_triage,
+    prose=False,
+    typical_tokens_out=100,
+    switch=lambda config: config.triage.enabled,
+)
 TASKS: tuple[Task, ...] = (TRANSLATION, ANALYSIS, TRIAGE)
 """Every task, in the order a record lists their answers."""
+
+
+def enabled_tasks(config: Config) -> tuple[Task, ...]:
+    """The tasks this site asks of the model."""
+    return tuple(task for task in TASKS if task.switch is None or task.switch(config))
+
+
+def prompt_values(config: Config) -> Mapping[str, object]:
+    """What the prompt templates see besides the paper and its text: the site's topics,
+    which the triage's prompt lists."""
+    return {"topics": config.triage.topics}
 
 
 def in_task_order(answers: dict[str, V]) -> dict[str, V]:
