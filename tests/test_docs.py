@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
 import pytest
+import yaml
 from pydantic import BaseModel
 
 from arxiv_digest import errors
 from arxiv_digest.cli import main
 from arxiv_digest.config import Config
+from tests.test_init import schema_defaults
 
 README = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
 
@@ -51,3 +54,23 @@ def test_readme_test_command_is_what_ci_runs() -> None:
     assert "\n    bash .ci/run\n" in README
     ci = (Path(__file__).parents[1] / ".ci" / "run").read_text(encoding="utf-8")
     assert ci.rstrip().endswith("pytest")
+
+
+# Defaults the reference describes in words rather than as a value.
+DESCRIBED = {"llm.base_url": "unset", "llm.temperature": "unset",
+             "llm.input_price_per_million": "unset", "llm.output_price_per_million": "unset",
+             "triage.topics": "audio and speech, 13 topics"}  # fmt: skip
+
+
+@pytest.mark.parametrize("key", setting_keys(Config))
+def test_the_configuration_reference_gives_the_schemas_default(key: str) -> None:
+    row = re.search(rf"^\| `{re.escape(key)}` \| (.+?) \|", README, re.MULTILINE)
+    assert row is not None, key
+    written = row.group(1)
+    default = schema_defaults()[key]
+    if key in DESCRIBED:
+        assert written == DESCRIBED[key]
+        assert default is None or len(default) == 13  # type: ignore[arg-type]
+    else:
+        assert written.startswith("`") and written.endswith("`"), written
+        assert yaml.safe_load(written.strip("`")) == default, key

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import html
+import re
 import shutil
 import subprocess
+from datetime import date
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+import yaml
 
+from arxiv_digest.config import CacheSettings, OutputSettings
+from arxiv_digest.views.jekyll import PERMALINK, day_url
+from arxiv_digest.views.postformat import ANALYSIS_CLOSING, ANALYSIS_OPENING, METADATA_LABELS
 from tests import adversarial
 from tests.conftest import Site
 
@@ -182,3 +188,32 @@ def test_the_site_lists_posts_serves_a_feed_and_keeps_formulas(site: Site) -> No
     archive = (out / "archive/index.html").read_text("utf-8")
     assert '<section id="2026-02">' in archive
     assert archive.index("/2026/02/14/arxiv/") < archive.index("/2026/02/13/arxiv/")
+
+
+def test_jekyll_publishes_none_of_the_tools_own_folders() -> None:
+    """`_config.yml` leaves out what the configuration's defaults put in the repository (the
+    records, the reader's site, the templates, the cache and its journal)."""
+    exclude = set(yaml.safe_load((ROOT / "_config.yml").read_text("utf-8"))["exclude"])
+    output, cache = OutputSettings(), CacheSettings()
+    for folder in (output.records_dir, output.site_dir, output.templates_dir):
+        assert f"{folder.as_posix()}/" in exclude, folder
+    for suffix in ("", "-wal", "-shm"):
+        assert f"{cache.path.as_posix()}{suffix}" in exclude, suffix
+
+
+def test_the_permalink_has_one_owner() -> None:
+    """`_config.yml` gives Jekyll the permalink that `digest site` keeps for a day's page."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text("utf-8"))
+    assert config["permalink"] == PERMALINK
+    assert day_url(date(2026, 2, 13)) == "/2026/02/13/arxiv/"
+
+
+def test_the_post_template_writes_the_formats_fixed_pieces() -> None:
+    """What the importer reads back and the sanitizer guards (postformat.py) is what the
+    default template writes: each label once a paper, the block around each analysis."""
+    post = (Path(__file__).parent / "golden" / "2026-02-13-arxiv.md").read_text("utf-8")
+    papers = post.count("\n## ")
+    assert papers == 4
+    for label in METADATA_LABELS:
+        assert len(re.findall(rf"^- \*\*{label}\*\*: ", post, re.MULTILINE)) == papers, label
+    assert post.count("\n".join(ANALYSIS_OPENING)) == post.count("\n".join(ANALYSIS_CLOSING)) == 4

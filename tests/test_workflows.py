@@ -12,6 +12,8 @@ from pathlib import Path
 
 import yaml
 
+from arxiv_digest.config import CacheSettings, OutputSettings
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 NODE_MODULES = ROOT / ".tools" / "node_modules"
@@ -93,9 +95,14 @@ def test_daily_workflow_refreshes_on_a_schedule_with_secrets_and_a_cache() -> No
     install = steps["Install from the lock file (every hash checked)"]["run"]
     assert "pip install --require-hashes -r requirements.lock" in install
     assert install in (ROOT / "README.md").read_text("utf-8")
-    assert any(step.get("uses", "").startswith("actions/cache@") for step in job["steps"])
+    # The places the workflow names are the configuration's defaults.
+    output, cache = OutputSettings(), CacheSettings()
+    restore = steps["Restore the answer cache"]
+    assert restore["uses"].startswith("actions/cache@")
+    assert restore["with"]["path"] == cache.path.as_posix()
     commit = steps["Commit and push new or changed records and posts"]["run"]
-    assert "for folder in _records _posts" in commit and 'git add "$folder"' in commit
+    folders = f"{output.records_dir.as_posix()} {output.posts_dir.as_posix()}"
+    assert f"for folder in {folders}" in commit and 'git add "$folder"' in commit
 
 
 def test_ci_workflow_runs_the_readme_test_command() -> None:
@@ -131,7 +138,7 @@ def test_the_site_workflow_deploys_to_pages_after_each_night() -> None:
     upload = next(
         step for step in build["steps"] if "upload-pages-artifact" in step.get("uses", "")
     )
-    assert upload["with"]["path"] == "_public"  # output.site_dir's default
+    assert upload["with"]["path"] == OutputSettings().site_dir.as_posix()
     assert deploy["needs"] == "build"
     assert deploy["permissions"] == {"pages": "write", "id-token": "write"}
     assert deploy["environment"]["name"] == "github-pages"

@@ -22,7 +22,7 @@ import click
 # 30 ms. Set before pydantic is imported; a value given in the environment wins.
 os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
 
-from arxiv_digest.config import Config, load_config
+from arxiv_digest.config import ArxivSettings, Config, WindowSettings, load_config
 from arxiv_digest.errors import (
     EXIT_BAD_INPUT,
     EXIT_FAILURE,
@@ -413,14 +413,18 @@ def import_(paths: tuple[Path, ...], config_path: Path) -> None:
     "categories",
     multiple=True,
     metavar="CATEGORY",
-    help="An arXiv category to follow (repeatable). Default: cs.SD and eess.AS.",
+    help="An arXiv category to follow (repeatable)."
+    f" Default: {' and '.join(ArxivSettings().categories)}.",
 )
 @click.option(
-    "--timezone", default="Asia/Shanghai", show_default=True, help="The windows' IANA time zone."
+    "--timezone",
+    default=WindowSettings().timezone,
+    show_default=True,
+    help="The windows' IANA time zone.",
 )
 @click.option(
     "--anchor",
-    default="08:50",
+    default=WindowSettings().anchor,
     show_default=True,
     metavar="HH:MM",
     help="The time of day that closes one day's window and opens the next.",
@@ -446,7 +450,7 @@ def init(
 
     result = init_site(
         directory,
-        categories=list(categories) or ["cs.SD", "eess.AS"],
+        categories=list(categories) or ArxivSettings().categories,
         timezone=timezone,
         anchor=anchor,
         install_command=install_command,

@@ -11,11 +11,19 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import yaml
 from pydantic import ValidationError
 
-from arxiv_digest.config import ArxivSettings, WindowSettings, describe
+from arxiv_digest.config import (
+    ArxivSettings,
+    CacheSettings,
+    Config,
+    OutputSettings,
+    WindowSettings,
+    describe,
+)
 from arxiv_digest.errors import BadInputError, ConfigError
-from arxiv_digest.templating import template_environment
+from arxiv_digest.templating import BYTECODE_DIR, template_environment
 from arxiv_digest.write import check_writable, write_atomically
 
 SITE_FILES = (
@@ -29,18 +37,27 @@ SITE_FILES = (
 )
 """The site's files, copied as this repository has them (the workflow's install step aside)."""
 _INSTALL_STEP = "pip install --require-hashes -r requirements.lock && pip install --no-deps -e ."
-_GITIGNORE = """\
-# The answer cache (cache.path): it only saves time; the records are the truth.
-.digest-cache.sqlite3*
-# Compiled templates, kept beside the cache to start a rerun faster
-.digest-templates/
-# What `digest site` and `jekyll build` write
-_public/
+_ALWAYS_IGNORED = """\
+# Jekyll's output, the virtual environment, the run report
 _site/
 .jekyll-cache/
 .venv/
 report.json
 """
+
+
+def _gitignore() -> str:
+    """What a site's git leaves out: the answer cache and its compiled templates, and what
+    is built, where the configuration's defaults put them."""
+    cache = CacheSettings().path.as_posix()
+    return (
+        "# The answer cache (cache.path): it only saves time; the records are the truth.\n"
+        f"{cache}*\n"
+        "# Compiled templates, kept beside the cache to start a rerun faster\n"
+        f"{BYTECODE_DIR}/\n"
+        "# What `digest site` writes\n"
+        f"{OutputSettings().site_dir.as_posix()}/\n" + _ALWAYS_IGNORED
+    )
 
 
 @dataclass
@@ -74,9 +91,9 @@ def init_site(
     config = (
         template_environment(directory / "templates")
         .get_template("init/config.yaml.j2")
-        .render(categories=categories, timezone=timezone, anchor=anchor)
+        .render(categories=categories, timezone=timezone, anchor=anchor, default=_default_line)
     )
-    files = {"config.yaml": config, ".gitignore": _GITIGNORE}
+    files = {"config.yaml": config, ".gitignore": _gitignore()}
     source = site_files_dir()
     for name in SITE_FILES:
         text = (source / name).read_text(encoding="utf-8")
@@ -98,6 +115,19 @@ def init_site(
             write_atomically(path, text)
             result.created.append(path)
     return result
+
+
+def _default_line(section: str, key: str, comment: str = "") -> str:
+    """A setting's line as `config.yaml` comments it out: its default, from the schema, and
+    what it does."""
+    value = getattr(getattr(Config(), section), key)
+    written = yaml.safe_dump(
+        value.as_posix() if isinstance(value, Path) else value,
+        default_flow_style=True,
+        allow_unicode=True,
+    )
+    line = f"{key}: {written.removesuffix(chr(10)).removesuffix('...').strip()}"
+    return f"{line:<30} # {comment}" if comment else line
 
 
 def _site_title(config: str, categories: list[str]) -> str:

@@ -32,6 +32,14 @@ from arxiv_digest.record import (
     write_record,
 )
 from arxiv_digest.views import jekyll
+from arxiv_digest.views.postformat import (
+    ANALYSIS_CLOSING,
+    ANALYSIS_OPENING,
+    ARXIV,
+    AUTHORS,
+    CATEGORIES,
+    PDF,
+)
 
 _INTRO = re.compile(r"^以下为 (?P<day>\d{4}-\d\d-\d\d)（.*）窗口内更新的论文中文译文：$")
 _WINDOW = re.compile(
@@ -41,16 +49,14 @@ _WINDOW = re.compile(
 _COUNTS = re.compile(r"^- 抓取总数：(?P<in_window>\d+) 篇 \\?\| 本页显示：(?P<shown>\d+) 篇")
 # A paper's metadata lines, each with what the error message calls it.
 _METADATA = (
-    (re.compile(r"^- \*\*Authors\*\*: (?P<value>.*)$"), "`- **Authors**: …`"),
-    (re.compile(r"^- \*\*Categories\*\*: (?P<value>.*)$"), "`- **Categories**: …`"),
+    (re.compile(rf"^- \*\*{AUTHORS}\*\*: (?P<value>.*)$"), f"`- **{AUTHORS}**: …`"),
+    (re.compile(rf"^- \*\*{CATEGORIES}\*\*: (?P<value>.*)$"), f"`- **{CATEGORIES}**: …`"),
     (
-        re.compile(r"^- \*\*arXiv\*\*: \[https://arxiv\.org/abs/(?P<value>[^\]\s]+)\]\(\S+\)$"),
-        "`- **arXiv**: [https://arxiv.org/abs/ID](…)`",
+        re.compile(rf"^- \*\*{ARXIV}\*\*: \[https://arxiv\.org/abs/(?P<value>[^\]\s]+)\]\(\S+\)$"),
+        f"`- **{ARXIV}**: [https://arxiv.org/abs/ID](…)`",
     ),
-    (re.compile(r"^- \*\*PDF\*\*: \[\S+\]\(\S+\)$"), "`- **PDF**: […](…)`"),
+    (re.compile(rf"^- \*\*{PDF}\*\*: \[\S+\]\(\S+\)$"), f"`- **{PDF}**: […](…)`"),
 )
-_DETAILS = ("<details>", "<summary>详细解读</summary>", "", '<div markdown="1">', "")
-_DETAILS_END = ("</div>", "", "</details>")
 _ANALYSIS_FAILED = re.compile(r"^（全文解读失败[:：]\s*(?P<reason>.*)）$")
 
 
@@ -195,10 +201,10 @@ def _imported(text: str) -> Answer:
 
 def _split_details(content: list[str]) -> tuple[str | None, str]:
     """The analysis in the entry's `<details>` block (None without one), and the body before."""
-    if tuple(content[-len(_DETAILS_END) :]) == _DETAILS_END:
-        for start in range(len(content) - len(_DETAILS), -1, -1):
-            if tuple(content[start : start + len(_DETAILS)]) == _DETAILS:
-                analysis = content[start + len(_DETAILS) : -len(_DETAILS_END)]
+    if tuple(content[-len(ANALYSIS_CLOSING) :]) == ANALYSIS_CLOSING:
+        for start in range(len(content) - len(ANALYSIS_OPENING), -1, -1):
+            if tuple(content[start : start + len(ANALYSIS_OPENING)]) == ANALYSIS_OPENING:
+                analysis = content[start + len(ANALYSIS_OPENING) : -len(ANALYSIS_CLOSING)]
                 body = content[:start]
                 if body and body[-1] == "":
                     body = body[:-1]

@@ -15,6 +15,8 @@ import yaml
 
 from arxiv_digest.errors import BadInputError, ConfigError, DigestError
 
+PERMALINK = "/:year/:month/:day/:title/"
+"""The posts' permalink, as `_config.yml` sets it for Jekyll; `digest site` keeps it."""
 POST_SLUG = "arxiv"
 """Posts are `_posts/{day}-arxiv.md`, so their permalink ends in `/arxiv/`."""
 _POST_NAME = re.compile(r"^(\d{4}-\d\d-\d\d)-(.+)\.(?:md|markdown)$")
@@ -31,8 +33,13 @@ class PostName:
 
     @property
     def permalink(self) -> str:
-        """The page's URL path under the site, as `permalink: /:year/:month/:day/:title/`."""
-        return f"/{self.day:%Y/%m/%d}/{self.slug}/"
+        """The page's URL path under the site, as `PERMALINK` makes it."""
+        return (
+            PERMALINK.replace(":year", f"{self.day:%Y}")
+            .replace(":month", f"{self.day:%m}")
+            .replace(":day", f"{self.day:%d}")
+            .replace(":title", self.slug)
+        )
 
 
 def day_url(day: date) -> str:

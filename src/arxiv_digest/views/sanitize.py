@@ -45,6 +45,8 @@ from urllib.parse import quote, urlsplit
 
 import pyromark
 
+from arxiv_digest.views.postformat import METADATA_LABELS
+
 _OPTIONS = (
     pyromark.Options.ENABLE_TABLES
     | pyromark.Options.ENABLE_STRIKETHROUGH
@@ -111,8 +113,6 @@ _LATEX_DELIMITER = re.compile(r"\\\\|\\[()\[\]]|\n")
 _PIPE_IN_TEX = re.compile(r"(\\\\|\\?\|)(?=([A-Za-z])?)")
 _LANGUAGE = re.compile(r"[A-Za-z0-9_+#.-]{1,30}")
 
-# The labels of the metadata lines the post template writes for each paper.
-_METADATA_LABELS = {"Authors", "Categories", "arXiv", "PDF"}
 _ALLOWED_CONTAINERS = {"Paragraph", "List", "Item", "Emphasis", "Strong", "Link", "CodeBlock"}
 # A one-line field is text: only the paragraph it is parsed in.
 _ALLOWED_INLINE_CONTAINERS = {"Paragraph"}
@@ -278,7 +278,7 @@ class _MetadataLookalike:
 
     def text(self, value: str) -> tuple[int, int] | None:
         """The label's range, when this text completes the look of a metadata line."""
-        if self.state == 2 and value.strip() in _METADATA_LABELS:
+        if self.state == 2 and value.strip() in METADATA_LABELS:
             self.state = 3
             return None
         found = self.state == 4 and value.lstrip().startswith((":", "："))
