@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -12,13 +13,28 @@ from typing import Any
 
 import pytest
 import yaml
+from click.testing import CliRunner
 
+from arxiv_digest.cli import main
 from tests import corpus
 from tests.standins import ArxivStandIn, ModelStandIn, PdfHost, running
 
 API_KEY = "sk-test-0123456789abcdef-SECRET"
 DIGEST = Path(sys.executable).with_name("digest")
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """What `digest` runs with in the tests: no key or proxy of the machine's, the test key."""
+    found = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("OPENAI_") and "PROXY" not in key.upper()
+    }
+    found["OPENAI_API_KEY"] = API_KEY
+    found["NO_PROXY"] = "127.0.0.1,localhost"
+    found.update(extra or {})
+    return found
 
 
 @dataclass
@@ -72,24 +88,31 @@ class Site:
         stdout, stderr = process.communicate(timeout=timeout)
         return Run(process.returncode, stdout, stderr)
 
+    def digest_ok(self, *args: str, env: dict[str, str] | None = None) -> Run:
+        """`digest` run as `digest` does, which must succeed (a step before what is tested)."""
+        run = self.digest(*args, env=env)
+        assert run.status == 0, run.stderr
+        return run
+
     def start_digest(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
         """Start the installed `digest` command in the site directory."""
-        environment = {
-            key: value
-            for key, value in os.environ.items()
-            if not key.startswith("OPENAI_") and "PROXY" not in key.upper()
-        }
-        environment["OPENAI_API_KEY"] = API_KEY
-        environment["NO_PROXY"] = "127.0.0.1,localhost"
-        environment.update(env or {})
         return subprocess.Popen(
             [str(DIGEST), *args],
             cwd=self.root,
-            env=environment,
+            env=environment(env),
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
         )
+
+    def cli(self, *args: str, env: dict[str, str] | None = None) -> Run:
+        """The `digest` command run in this process (click's runner) in the site directory,
+        with the environment the installed command gets: for what ends before any network."""
+        wanted = environment(env)
+        unset: dict[str, str | None] = {key: None for key in os.environ if key not in wanted}
+        with contextlib.chdir(self.root):
+            result = CliRunner().invoke(main, list(args), env={**unset, **wanted})
+        return Run(result.exit_code, result.stdout, result.stderr)
 
     def post(self, day: str = corpus.DAY) -> Path:
         return self.root / "_posts" / f"{day}-arxiv.md"

@@ -1,4 +1,7 @@
-"""Bad input gets one line naming the problem and the fix, a documented status, no traceback."""
+"""Bad input gets one line naming the problem and the fix, a documented status, no traceback.
+
+The command runs in this process (click's runner), as it ends before any network: the
+installed command is run as a process by the scenario tests."""
 
 from __future__ import annotations
 
@@ -39,7 +42,7 @@ def test_every_config_error_is_reported_at_once_by_key_path(site: Site) -> None:
         encoding="utf-8",
     )
 
-    run = site.digest("build", "--date", corpus.DAY)
+    run = site.cli("build", "--date", corpus.DAY)
 
     line = assert_refused(run.status, run.stderr, site)
     for expected in (
@@ -66,7 +69,7 @@ def test_every_config_error_is_reported_at_once_by_key_path(site: Site) -> None:
 def test_unreadable_yaml_is_refused(site: Site, content: str, message: str) -> None:
     (site.root / "config.yaml").write_text(content, encoding="utf-8")
 
-    run = site.digest("build", "--date", corpus.DAY)
+    run = site.cli("build", "--date", corpus.DAY)
 
     assert message in assert_refused(run.status, run.stderr, site)
 
@@ -77,7 +80,7 @@ def test_misspelt_keys_get_the_key_they_meant_one_problem_a_line(site: Site) -> 
         encoding="utf-8",
     )
 
-    run = site.digest("build", "--date", corpus.DAY)
+    run = site.cli("build", "--date", corpus.DAY)
 
     text = assert_refused(run.status, run.stderr, site)
     assert text.splitlines() == [
@@ -108,39 +111,41 @@ def test_a_single_string_where_a_list_is_expected_is_a_list_of_one(tmp_path: Pat
     ],
 )
 def test_an_impossible_date_says_why(site: Site, value: str, reason: str) -> None:
-    run = site.digest("build", "--date", value)
+    run = site.cli("build", "--date", value)
     assert reason in assert_refused(run.status, run.stderr, site)
 
 
 def test_the_command_alone_shows_its_help_and_build_help_ends_with_env_and_statuses(
     site: Site,
 ) -> None:
-    bare = site.digest()
+    bare = site.cli()
     assert bare.status == 0 and "Commands:" in bare.stdout and "build" in bare.stdout
-    build = site.digest("build", "--help")
+    build = site.cli("build", "--help")
+    assert build.status == 0
     epilog = build.stdout[build.stdout.index("Environment:") :]
     for expected in ("OPENAI_API_KEY", "OPENAI_BASE_URL", "DIGEST_NOW", "Exit statuses:",
                      "  3    written, but some answers are missing"):  # fmt: skip
         assert expected in epilog
-    preview = site.digest("preview", "--help")
+    preview = site.cli("preview", "--help")
+    assert preview.status == 0
     assert "--port INTEGER RANGE  The port to serve on" in preview.stdout
 
 
 def test_missing_config_file_names_the_fix(site: Site) -> None:
-    run = site.digest("build", "--date", corpus.DAY, "--config", "elsewhere.yaml")
+    run = site.cli("build", "--date", corpus.DAY, "--config", "elsewhere.yaml")
 
     line = assert_refused(run.status, run.stderr, site)
     assert "elsewhere.yaml: file not found; create it (see README) or pass --config PATH" in line
 
 
 def test_missing_api_key_is_reported_before_any_request(site: Site) -> None:
-    run = site.digest("build", "--date", corpus.DAY, env={"OPENAI_API_KEY": ""})
+    run = site.cli("build", "--date", corpus.DAY, env={"OPENAI_API_KEY": ""})
 
     assert "OPENAI_API_KEY is not set" in assert_refused(run.status, run.stderr, site)
 
 
 def test_debug_shows_the_traceback(site: Site) -> None:
-    run = site.digest("build", "--date", "2026-02-30", "--debug")
+    run = site.cli("build", "--date", "2026-02-30", "--debug")
 
     assert run.status == 2
     assert "Traceback" in run.stderr

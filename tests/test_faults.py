@@ -116,7 +116,7 @@ def test_two_runs_at_once_share_the_cache_safely(site: Site) -> None:
 
 
 def test_an_arxiv_outage_never_replaces_a_post(site: Site) -> None:
-    site.digest("build", "--date", corpus.DAY)
+    site.digest_ok("build", "--date", corpus.DAY)
     before = site.post().read_bytes()
     site.write_config(arxiv={"wait_budget_seconds": 0.5})
     site.arxiv.faults = [Reply(503, b"down", "text/plain")] * 100
@@ -134,7 +134,7 @@ def test_an_arxiv_outage_never_replaces_a_post(site: Site) -> None:
 
 
 def test_a_quiet_api_never_empties_a_post(site: Site) -> None:
-    site.digest("build", "--date", corpus.DAY)
+    site.digest_ok("build", "--date", corpus.DAY)
     before = site.post().read_bytes()
     site.arxiv.papers = []  # arXiv answers, with nothing, twice
 
