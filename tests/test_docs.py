@@ -74,3 +74,23 @@ def test_the_configuration_reference_gives_the_schemas_default(key: str) -> None
     else:
         assert written.startswith("`") and written.endswith("`"), written
         assert yaml.safe_load(written.strip("`")) == default, key
+
+
+def test_the_architecture_map_names_every_module_as_the_tree_has_it() -> None:
+    section = README[README.index("## Architecture") : README.index("## How it works")]
+    src = Path(__file__).parents[1] / "src" / "arxiv_digest"
+    mapped, folder = set(), ""
+    for line in section.splitlines():
+        if not line.startswith("    "):
+            continue
+        if found := re.fullmatch(r" {4}(\w+)/\s.*", line):
+            folder = found.group(1) + "/"
+        elif not line.startswith("      "):
+            folder = ""
+        mapped |= {folder + name for name in re.findall(r"\b(\w+\.py)\b", line)}
+    modules = {
+        path.relative_to(src).as_posix()
+        for path in src.rglob("*.py")
+        if path.name not in ("__init__.py", "__main__.py")
+    }
+    assert mapped == modules
