@@ -256,7 +256,7 @@ async def build(
 
 
 async def _fetch(
-    windows: Iterable[Window], config: Config, source: PaperSource, progress: Progress
+    windows: Collection[Window], config: Config, source: PaperSource, progress: Progress
 ) -> list[Paper]:
     """Every paper first submitted in the span of `windows`, with one query."""
     span_start = min(window.start for window in windows)
