@@ -503,8 +503,8 @@ def scheduling(say: Callable[[str], None], latency: float = 0.25) -> None:
     from arxiv_digest.answers import executor as execute_module
 
     class SlowModel(Model):
-        async def complete(self, prompt: Any) -> Any:
-            completion = await super().complete(prompt)
+        async def complete(self, prompt: Any, max_output_tokens: int) -> Any:
+            completion = await super().complete(prompt, max_output_tokens)
             task = self.calls[-1][1]
             await aio.sleep(latency * (4 if task == "analysis" else 1))
             return completion
@@ -801,8 +801,8 @@ def triage_share(say: Callable[[str], None]) -> None:
     )
 
     class Estimating(Model):
-        async def complete(self, prompt: Any) -> Any:
-            completion = await super().complete(prompt)
+        async def complete(self, prompt: Any, max_output_tokens: int) -> Any:
+            completion = await super().complete(prompt, max_output_tokens)
             return type(completion)(
                 text=completion.text,
                 tokens_in=estimated_tokens(prompt["system"] + prompt["user"]),

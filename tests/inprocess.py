@@ -104,15 +104,25 @@ class Model:
     answerer: Answerer | None = None
     name: str = "standin-model"
     calls: list[tuple[str, str]] = field(default_factory=list)
+    limits: list[int] = field(default_factory=list)
+    """The output limit of each call."""
 
-    async def complete(self, prompt: Prompt) -> Completion:
+    async def complete(self, prompt: Prompt, max_output_tokens: int) -> Completion:
         key = (prompt_arxiv_id(prompt["user"]), prompt_task(prompt["user"]))
         self.calls.append(key)
+        self.limits.append(max_output_tokens)
         default = triage_for(key[0]) if key[1] == "triage" else ""
         answer = self.answerer(*key) if self.answerer else self.answers.get(key, default)
         if isinstance(answer, Exception):
             raise answer
-        return Completion(text=answer, tokens_in=len(prompt["user"]) // 2, tokens_out=len(answer))
+        # As a provider does: an answer over the output limit is cut there.
+        cut = len(answer) > max_output_tokens
+        return Completion(
+            text=answer[:max_output_tokens],
+            tokens_in=len(prompt["user"]) // 2,
+            tokens_out=min(len(answer), max_output_tokens),
+            finish_reason="length" if cut else "stop",
+        )
 
 
 @dataclass

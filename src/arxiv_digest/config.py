@@ -181,6 +181,15 @@ class TriageSettings(_Section):
         return topics
 
 
+class OutputTokens(_Section):
+    """The output limit a request for each task sets (a thinking model's reasoning counts
+    against it). An answer cut off there is asked for once more with twice the limit."""
+
+    translation: Annotated[int, Field(ge=64)] = 4096
+    analysis: Annotated[int, Field(ge=64)] = 8192
+    triage: Annotated[int, Field(ge=64)] = 2048
+
+
 class LlmSettings(_Section):
     base_url: str | None = None
 
@@ -205,6 +214,11 @@ class LlmSettings(_Section):
     require_chinese: bool = True
     input_price_per_million: Annotated[float, Field(ge=0)] | None = None
     output_price_per_million: Annotated[float, Field(ge=0)] | None = None
+    max_output_tokens: OutputTokens = OutputTokens()
+    output_limit_parameter: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
+    """How requests name the output limit: OpenAI's reasoning models take only the second."""
+    stream: bool = False
+    """Whether answers are streamed (some thinking models answer only so)."""
 
 
 class PdfSettings(_Section):

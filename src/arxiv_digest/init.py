@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from arxiv_digest.config import (
     ArxivSettings,
@@ -121,10 +121,15 @@ def _default_line(section: str, key: str, comment: str = "") -> str:
     """A setting's line as `config.yaml` comments it out: its default, from the schema, and
     what it does."""
     value = getattr(getattr(Config(), section), key)
+    if isinstance(value, Path):
+        value = value.as_posix()
+    elif isinstance(value, BaseModel):
+        value = value.model_dump()
     written = yaml.safe_dump(
-        value.as_posix() if isinstance(value, Path) else value,
+        value,
         default_flow_style=True,
         allow_unicode=True,
+        sort_keys=False,
     )
     line = f"{key}: {written.removesuffix(chr(10)).removesuffix('...').strip()}"
     return f"{line:<30} # {comment}" if comment else line

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from arxiv_digest.answers.executor import Completion, RateLimited, TransientError
 from arxiv_digest.answers.prompts import Prompt
-from arxiv_digest.answers.tasks import AnswerError
+from arxiv_digest.answers.tasks import AnswerError, Filtered
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.errors import ModelError
 from arxiv_digest.netfault import connection_cause
@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     import openai
 
 _TRANSIENT_STATUS = {408, 409}
+# What providers' content filters say, in the code, type or detail of their error body.
+_FILTER_MARKS = {"data_inspection_failed", "1301", "content_filter", "content exists risk"}
+# DashScope's answer to a plain request for a model that only streams.
+_STREAM_ONLY = "only support stream mode"
 _NEVER_ANSWERED_LIMIT = 3
 """Connection failures, before any answer, that show the endpoint cannot be reached."""
 
@@ -59,21 +63,11 @@ class OpenAIChatModel:
             )
         return self._client
 
-    async def complete(self, prompt: Prompt) -> Completion:
+    async def complete(self, prompt: Prompt, max_output_tokens: int) -> Completion:
         import openai
-        from openai.types.chat import ChatCompletion
 
-        client = self._connected()
-        messages: list[openai.types.chat.ChatCompletionMessageParam] = [
-            {"role": "system", "content": prompt["system"]},
-            {"role": "user", "content": prompt["user"]},
-        ]
         try:
-            response = await client.chat.completions.create(
-                model=self.name,
-                messages=messages,
-                temperature=openai.omit if self._temperature is None else self._temperature,
-            )
+            completion = await self._request(prompt, max_output_tokens)
         except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
             raise ModelError(
                 f"the model endpoint refused the API key (HTTP {error.status_code});"
@@ -92,6 +86,12 @@ class OpenAIChatModel:
             # The server's message becomes a gap reason in the day's record: a committed
             # file, so a key the server echoes back is removed here, at the source.
             message = _server_message(error.body).replace(self._api_key, "[redacted]")
+            if _is_filtered(error.body):
+                raise Filtered(f"the provider's content filter refused it{message}") from None
+            if _STREAM_ONLY in message.lower() and not self._settings.stream:
+                raise ModelError(
+                    f"model {self.name!r} answers only when streamed; set llm.stream: true"
+                ) from None
             raise AnswerError(f"HTTP {error.status_code}{message}") from None
         except openai.APITimeoutError:
             raise TransientError("timed out") from None
@@ -109,18 +109,67 @@ class OpenAIChatModel:
             raise TransientError(f"connection failed: {cause or 'no answer'}") from None
         except openai.APIError as error:
             raise AnswerError(f"malformed response ({type(error).__name__})") from None
-        # A proxy's HTML error page with status 200 comes back from the SDK as a plain string.
-        if not isinstance(response, ChatCompletion):
-            raise AnswerError("malformed response (not a chat completion)")
-        if not response.choices:
-            raise AnswerError("the response held no choices")
         self._answered = True
-        usage = response.usage
-        return Completion(
-            text=response.choices[0].message.content or "",
-            tokens_in=usage.prompt_tokens if usage else 0,
-            tokens_out=usage.completion_tokens if usage else 0,
+        return completion
+
+    async def _request(self, prompt: Prompt, max_output_tokens: int) -> Completion:
+        """One request, streamed or not. Only the answer's content is read: a reasoning
+        field beside it (`reasoning_content`, `reasoning`) is never part of the answer."""
+        import openai
+        from openai.types.chat import ChatCompletion
+
+        client = self._connected()
+        messages: list[openai.types.chat.ChatCompletionMessageParam] = [
+            {"role": "system", "content": prompt["system"]},
+            {"role": "user", "content": prompt["user"]},
+        ]
+        by_name = self._settings.output_limit_parameter
+        max_tokens = max_output_tokens if by_name == "max_tokens" else openai.omit
+        max_completion_tokens = max_output_tokens if by_name != "max_tokens" else openai.omit
+        temperature = openai.omit if self._temperature is None else self._temperature
+        if not self._settings.stream:
+            response = await client.chat.completions.create(
+                model=self.name,
+                messages=messages,
+                temperature=temperature,
+                max_tokens=max_tokens,
+                max_completion_tokens=max_completion_tokens,
+            )
+            # A proxy's HTML error page with status 200 comes back as a plain string.
+            if not isinstance(response, ChatCompletion):
+                raise AnswerError("malformed response (not a chat completion)")
+            if not response.choices:
+                raise AnswerError("the response held no choices")
+            usage = response.usage
+            choice = response.choices[0]
+            return Completion(
+                text=choice.message.content or "",
+                tokens_in=usage.prompt_tokens if usage else 0,
+                tokens_out=usage.completion_tokens if usage else 0,
+                finish_reason=choice.finish_reason or "stop",
+            )
+        stream = await client.chat.completions.create(
+            model=self.name,
+            messages=messages,
+            temperature=temperature,
+            max_tokens=max_tokens,
+            max_completion_tokens=max_completion_tokens,
+            stream=True,
+            stream_options={"include_usage": True},
         )
+        pieces: list[str] = []
+        finish_reason = ""
+        tokens_in = tokens_out = 0
+        async with stream:
+            async for chunk in stream:
+                if chunk.usage is not None:  # the last chunk, without choices
+                    tokens_in, tokens_out = chunk.usage.prompt_tokens, chunk.usage.completion_tokens
+                for streamed in chunk.choices[:1]:
+                    pieces.append(streamed.delta.content or "")
+                    finish_reason = streamed.finish_reason or finish_reason
+        if not finish_reason:
+            raise TransientError("the stream ended before the answer did")
+        return Completion("".join(pieces), tokens_in, tokens_out, finish_reason)
 
     @property
     def endpoint(self) -> str:
@@ -138,6 +187,17 @@ class OpenAIChatModel:
 
 def _import_sdk() -> None:
     import openai.types.chat  # noqa: F401  (the import is the point)
+
+
+def _is_filtered(body: object) -> bool:
+    """Whether an error body is a provider's content filter: DashScope's
+    `data_inspection_failed`, Zhipu's code 1301, Moonshot's `content_filter` type, DeepSeek's
+    `Content Exists Risk`."""
+    detail = body.get("error", body) if isinstance(body, dict) else None
+    if not isinstance(detail, dict):
+        return False
+    marks = {str(detail.get(name, "")).lower() for name in ("code", "type", "detail")}
+    return bool(marks & _FILTER_MARKS)
 
 
 def _server_message(body: object) -> str:

@@ -30,7 +30,7 @@ from arxiv_digest.answers.cache import AnswerKey, Store, StoredText
 from arxiv_digest.answers.executor import Completion, Executor
 from arxiv_digest.answers.links import find_links
 from arxiv_digest.answers.prompts import Prompt, prompt_sha256, render_prompt
-from arxiv_digest.answers.tasks import TASKS, AnswerError, AnswerRules, Task
+from arxiv_digest.answers.tasks import TASKS, AnswerError, AnswerRules, CutOff, Filtered, Task
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.errors import DigestError, PdfError
 from arxiv_digest.models import Answer, Gap, Link, Paper, Usage
@@ -87,7 +87,12 @@ def needs_of(
 
 
 def accept(task: Task, key: AnswerKey, completion: Completion, rules: AnswerRules) -> Answer:
-    """The answer to record, if `completion` passes the task's checks; else AnswerError."""
+    """The answer to record, if `completion` is whole and passes the task's checks; else
+    AnswerError (CutOff, Filtered) says why."""
+    if completion.finish_reason == "length":
+        raise CutOff(f"cut off at the output limit ({completion.tokens_out} tokens out)")
+    if completion.finish_reason == "content_filter":
+        raise Filtered("the provider's content filter stopped the answer")
     text = task.check(completion.text, rules)
     return Answer(
         text=text,
@@ -103,6 +108,8 @@ class EnrichStats:
     by_need: dict[tuple[str, str], Usage] = field(default_factory=dict)
     """Usage by (arXiv id, task name)."""
     gaps: list[Gap] = field(default_factory=list)
+    filtered: int = 0
+    """Answers the provider's content filter refused, each twice."""
 
     def usage(self, arxiv_ids: Iterable[str] | None = None, task: str | None = None) -> Usage:
         """The usage summed over `arxiv_ids` (every paper when None), of `task` (or all)."""
@@ -260,14 +267,35 @@ class Enricher:
         if cached is not None:
             usage.cache_hits += 1
             return cached
+        # A task on the paper's text takes several times longer than the others: it goes
+        # first once its text is ready, so that no long request starts last.
+        priority = 1 if task.needs_text else 0
+        limit = task.max_output_tokens(self.settings)
+        cut_off = filtered = False
         reason = ""
-        for attempt in range(1, self.settings.max_attempts + 1):
+        attempt = 0
+        while attempt < self.settings.max_attempts:
+            attempt += 1
             try:
-                # A task on the paper's text takes several times longer than the others:
-                # it goes first once its text is ready, so that no long request starts last.
-                priority = 1 if task.needs_text else 0
-                completion = await self.executor.complete(prompt, usage, priority)
+                completion = await self.executor.complete(prompt, usage, limit, priority)
                 answer = accept(task, key, completion, self.rules)
+            except CutOff as error:
+                # Once more with room to finish; cut off again, it is a gap that says so.
+                if cut_off:
+                    return self._gap(
+                        need, f"{error} twice; raise llm.max_output_tokens.{task.name}"
+                    )
+                cut_off, limit, attempt = True, limit * 2, attempt - 1
+                self.progress(f"{need.label}: {error}; asking again with {limit}")
+                continue
+            except Filtered as error:
+                # A filter that refuses twice will refuse again: a gap naming its reason.
+                if filtered:
+                    self.stats.filtered += 1
+                    return self._gap(need, str(error))
+                filtered, attempt = True, attempt - 1
+                self.progress(f"{need.label}: {error}; asking once more")
+                continue
             except AnswerError as error:
                 reason = str(error)
                 self.progress(f"{need.label}: attempt {attempt} failed: {reason}")

@@ -30,6 +30,9 @@ class Completion:
     text: str
     tokens_in: int
     tokens_out: int
+    """Every output token billed, a thinking model's reasoning included."""
+    finish_reason: str = "stop"
+    """Why the answer ended: `stop`, or `length` (cut off) or `content_filter` (filtered)."""
 
 
 class TransientError(AnswerError):
@@ -51,7 +54,7 @@ class ChatModel(Protocol):
 
     name: str
 
-    async def complete(self, prompt: Prompt) -> Completion: ...
+    async def complete(self, prompt: Prompt, max_output_tokens: int) -> Completion: ...
 
 
 class Executor(Protocol):
@@ -60,9 +63,12 @@ class Executor(Protocol):
     @property
     def peak_in_flight(self) -> int: ...
 
-    async def complete(self, prompt: Prompt, usage: Usage, priority: int = 0) -> Completion:
-        """One completion for `prompt`; every request sent for it is counted in `usage`.
-        Of the requests waiting to be sent, those of higher `priority` go first."""
+    async def complete(
+        self, prompt: Prompt, usage: Usage, max_output_tokens: int, priority: int = 0
+    ) -> Completion:
+        """One completion for `prompt`, of at most `max_output_tokens`; every request sent
+        for it is counted in `usage`. Of the requests waiting to be sent, those of higher
+        `priority` go first."""
         ...
 
 
@@ -80,14 +86,16 @@ class PacedExecutor:
     def peak_in_flight(self) -> int:
         return self._limit.peak_in_flight
 
-    async def complete(self, prompt: Prompt, usage: Usage, priority: int = 0) -> Completion:
+    async def complete(
+        self, prompt: Prompt, usage: Usage, max_output_tokens: int, priority: int = 0
+    ) -> Completion:
         failures = 0
         throttles = 0
         while True:
             async with self._limit.slot(priority):
                 usage.model_requests += 1
                 try:
-                    completion = await self._model.complete(prompt)
+                    completion = await self._model.complete(prompt, max_output_tokens)
                 except RateLimited as error:
                     self._limit.throttled()
                     throttles += 1

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from arxiv_digest.config import Config
+from arxiv_digest.config import Config, LlmSettings
 
 V = TypeVar("V")
 
@@ -24,10 +24,26 @@ _LATIN_LETTER = re.compile(r"[A-Za-z]")
 _MIN_CHINESE_SHARE = 0.2
 _WHOLE_FENCE = re.compile(r"^(`{3,}|~{3,})[^\n`]*\n(?P<body>.*?)\n?\1[ \t]*$", re.DOTALL)
 _PART_HEADING = r"^[ \t]*(?:#+[ \t]*)?(?:\*\*)?{number}[)）]"
+# Reasoning before the answer: from an opening <think> at the start to the first closing tag
+# (or to the end, when it never closes); or up to a closing tag on a line of its own whose
+# opening is not there (a `</think>` quoted in prose is not one).
+_REASONING = re.compile(
+    r"\A\s*(?:<think>(?:(?!</think>).)*+(?P<closed></think>)?"
+    r"|(?:(?!<think>).)*?\n[ \t]*(?P<closed_alone></think>)[ \t]*(?=\n|\Z))",
+    re.DOTALL | re.IGNORECASE,
+)
 
 
 class AnswerError(Exception):
     """One request for one task did not give a usable answer; the task may be tried again."""
+
+
+class CutOff(AnswerError):
+    """The provider stopped the answer at the request's output limit (`finish_reason: length`)."""
+
+
+class Filtered(AnswerError):
+    """The provider's content filter refused the request or stopped its answer."""
 
 
 @dataclass(frozen=True)
@@ -68,11 +84,21 @@ class Task:
     def template(self) -> str:
         return f"prompts/{self.name}.md.j2"
 
+    def max_output_tokens(self, settings: LlmSettings) -> int:
+        """The output limit of the task's requests (`llm.max_output_tokens`)."""
+        return int(getattr(settings.max_output_tokens, self.name))
+
     def check(self, answer: str, rules: AnswerRules) -> str:
-        """The answer to record if it is usable; else AnswerError says why."""
-        text = normalize(answer)
+        """The answer to record if it is usable; else AnswerError says why. A thinking
+        model's reasoning before the answer is never part of it."""
+        after_reasoning = without_reasoning(answer)
+        text = normalize(after_reasoning)
         if not text:
-            raise AnswerError("empty answer")
+            raise AnswerError(
+                "the answer is only reasoning (<think> with no answer after it)"
+                if after_reasoning != answer
+                else "empty answer"
+            )
         if rules.max_chars is not None and len(text) > rules.max_chars:
             # A runaway or hostile answer is not published, whatever it holds.
             raise AnswerError(
@@ -195,6 +221,18 @@ def chinese_share(text: str) -> float:
 
 def is_chinese(text: str) -> bool:
     return chinese_share(text) >= _MIN_CHINESE_SHARE
+
+
+def without_reasoning(answer: str) -> str:
+    """`answer` without the reasoning a thinking model writes into its content before the
+    answer: `<think>…</think>` (as vLLM and Ollama serve Qwen3 and the R1 distills), or all up
+    to a `</think>` whose opening tag the chat template wrote into the prompt. An opening
+    `<think>` never closed leaves nothing: the answer is only reasoning."""
+    found = _REASONING.match(answer)
+    if found is None:
+        return answer
+    closed = found.group("closed") or found.group("closed_alone")
+    return answer[found.end() :] if closed else ""
 
 
 def normalize(answer: str) -> str:
