@@ -611,13 +611,32 @@ Answerer = Callable[[str, str, dict[str, Any]], str]
 """(arxiv_id, task, request) → answer text."""
 
 
+# What a thinking model writes before its answer (an R1 distill's or Qwen3's habit).
+REASONING = (
+    "Okay, the user wants a careful Chinese rendering of this abstract. Let me think about the"
+    " key terms first, then check the numbers one by one before I write the answer."
+)
+THINK_IN_CONTENT = "think-in-content"
+"""vLLM and Ollama serving Qwen3 or an R1 distill without a reasoning parser: the reasoning
+is in the content, in <think>…</think> before the answer."""
+REASONING_FIELD = "reasoning-field"
+"""DeepSeek's reasoner (and vLLM with a reasoning parser): the reasoning in the message's
+`reasoning_content`, beside the content."""
+STREAM_ONLY = "stream-only"
+"""DashScope's QwQ and Qwen3 thinking models: a plain request is refused with 400."""
+
+
 class ModelStandIn(StandIn):
     """An OpenAI-compatible chat-completions endpoint.
 
     `answers[(arxiv_id, task)]` is the answer; `faults[(arxiv_id, task)]` a list
     of replies served first for that pair; `latency_seconds` delays every
     answer; `max_concurrent` answers 429 with Retry-After above that many
-    requests in flight.
+    requests in flight. Like a provider, it honours a request's output limit
+    (`max_tokens` or `max_completion_tokens`, counting reasoning): an answer over it
+    is cut there with `finish_reason: length`; and it streams (server-sent events,
+    with usage last when asked) when the request says `stream`. `profile` holds the
+    providers' habits it shows: THINK_IN_CONTENT, REASONING_FIELD, STREAM_ONLY.
     """
 
     def __init__(
@@ -639,6 +658,11 @@ class ModelStandIn(StandIn):
         self.in_flight = 0
         self.peak_in_flight = 0
         self.rejected = 0
+        self.profile: set[str] = set()
+        self.streamed = 0
+        """Requests that asked for a stream."""
+        self.limits: list[int | None] = []
+        """The output limit of each request."""
 
     def handle(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
         if not path.endswith("/chat/completions"):
@@ -646,9 +670,20 @@ class ModelStandIn(StandIn):
         request = json.loads(body)
         user = next(m["content"] for m in request["messages"] if m["role"] == "user")
         key = (prompt_arxiv_id(user), prompt_task(user))
+        streamed = bool(request.get("stream"))
+        limit = request.get("max_tokens", request.get("max_completion_tokens"))
         with self._lock:
             self.authorizations.add(headers.get("authorization", ""))
             self.calls.append(key)
+            self.limits.append(limit)
+            self.streamed += streamed
+            if STREAM_ONLY in self.profile and not streamed:
+                return _dashscope_reply(
+                    "invalid_parameter_error",
+                    "invalid_request_error",
+                    "This model only support stream mode, please enable the stream parameter"
+                    " to access the model. ",
+                )
             if self.max_concurrent is not None and self.in_flight >= self.max_concurrent:
                 self.rejected += 1
                 return _error_reply(429, "rate limited", {"Retry-After": "0.2"})
@@ -665,13 +700,52 @@ class ModelStandIn(StandIn):
                 text = self.answerer(key[0], key[1], request)
             else:
                 text = self.answers.get(key, triage_for(key[0]) if key[1] == "triage" else "")
-            return completion_reply(request["model"], text, prompt_tokens=len(user) // 2)
+            return self._answer(request, text, len(user) // 2, limit, streamed)
         finally:
             with self._lock:
                 self.in_flight -= 1
 
+    def _answer(
+        self,
+        request: dict[str, Any],
+        text: str,
+        prompt_tokens: int,
+        limit: int | None,
+        streamed: bool,
+    ) -> Reply:
+        """The answer as this profile's provider gives it: reasoning where it puts it, cut at
+        the output limit (reasoning counts against it), streamed when asked."""
+        message: dict[str, str] = {"role": "assistant"}
+        if THINK_IN_CONTENT in self.profile:
+            text = f"<think>\n{REASONING}\n</think>\n\n{text}"
+        reasoning_tokens = 0
+        if REASONING_FIELD in self.profile:
+            message["reasoning_content"] = REASONING
+            reasoning_tokens = len(REASONING) // 2
+        finish_reason = "stop"
+        if limit is not None and reasoning_tokens + len(text) // 2 > limit:
+            text = text[: max(0, limit - reasoning_tokens) * 2]
+            finish_reason = "length"
+        completion_tokens = reasoning_tokens + len(text) // 2
+        if streamed:
+            with_usage = bool((request.get("stream_options") or {}).get("include_usage"))
+            usage = (prompt_tokens, completion_tokens) if with_usage else None
+            return stream_reply(request["model"], text, finish_reason, usage)
+        message["content"] = text
+        return completion_reply(
+            request["model"], text, prompt_tokens, finish_reason, message, completion_tokens
+        )
 
-def completion_reply(model: str, text: str, prompt_tokens: int = 100) -> Reply:
+
+def completion_reply(
+    model: str,
+    text: str,
+    prompt_tokens: int = 100,
+    finish_reason: str = "stop",
+    message: dict[str, str] | None = None,
+    completion_tokens: int | None = None,
+) -> Reply:
+    completion_tokens = len(text) // 2 if completion_tokens is None else completion_tokens
     body = {
         "id": "chatcmpl-standin",
         "object": "chat.completion",
@@ -680,17 +754,77 @@ def completion_reply(model: str, text: str, prompt_tokens: int = 100) -> Reply:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": text},
-                "finish_reason": "stop",
+                "message": message or {"role": "assistant", "content": text},
+                "finish_reason": finish_reason,
             }
         ],
         "usage": {
             "prompt_tokens": prompt_tokens,
-            "completion_tokens": len(text) // 2,
-            "total_tokens": prompt_tokens + len(text) // 2,
+            "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens,
         },
     }
     return Reply(200, json.dumps(body, ensure_ascii=False).encode())
+
+
+def stream_reply(
+    model: str, text: str, finish_reason: str = "stop", usage: tuple[int, int] | None = None
+) -> Reply:
+    """A streamed completion as OpenAI sends it: server-sent events, the role first, the
+    content in pieces, the finish reason, then (with `stream_options.include_usage`) a last
+    chunk with the usage and no choices, and `[DONE]`."""
+
+    def chunk(choices: list[dict[str, Any]], **more: Any) -> bytes:
+        body = {"id": "chatcmpl-standin", "object": "chat.completion.chunk",
+                "created": 1770940800, "model": model, "choices": choices, **more}  # fmt: skip
+        return b"data: " + json.dumps(body, ensure_ascii=False).encode() + b"\n\n"
+
+    events = [
+        chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
+    ]
+    for start in range(0, len(text), 40):
+        piece = text[start : start + 40]
+        events.append(chunk([{"index": 0, "delta": {"content": piece}, "finish_reason": None}]))
+    events.append(chunk([{"index": 0, "delta": {}, "finish_reason": finish_reason}]))
+    if usage is not None:
+        prompt_tokens, completion_tokens = usage
+        events.append(chunk([], usage={"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+                                       "total_tokens": prompt_tokens + completion_tokens}))  # fmt: skip
+    events.append(b"data: [DONE]\n\n")
+    return Reply(200, b"".join(events), content_type="text/event-stream")
+
+
+def filtered_reply(provider: str) -> Reply:
+    """A provider's content filter refusing a request, with the body it really sends."""
+    if provider == "dashscope":
+        return _dashscope_reply(
+            "data_inspection_failed", "data_inspection_failed",
+            "Input data may contain inappropriate content.",
+        )  # fmt: skip
+    bodies: dict[str, Any] = {
+        "zhipu": {
+            "error": {
+                "code": "1301",
+                "message": "系统检测到输入或生成内容可能包含不安全或敏感内容，"
+                "请您避免输入易产生敏感内容的提示语，感谢您的配合。",
+            }
+        },
+        "moonshot": {
+            "error": {
+                "message": "The request was rejected because it was considered high risk",
+                "type": "content_filter",
+            }
+        },
+        "deepseek": {"detail": "Content Exists Risk"},
+    }
+    return Reply(400, json.dumps(bodies[provider], ensure_ascii=False).encode())
+
+
+def _dashscope_reply(code: str, kind: str, message: str) -> Reply:
+    """An error from DashScope's OpenAI-compatible mode."""
+    body = {"error": {"code": code, "param": None, "message": message, "type": kind},
+            "id": "chatcmpl-standin", "request_id": "standin"}  # fmt: skip
+    return Reply(400, json.dumps(body).encode())
 
 
 def _error_reply(status: int, message: str, headers: dict[str, str] | None = None) -> Reply:

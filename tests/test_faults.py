@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import pypdf
+import pytest
 
 from tests import corpus
 from tests.conftest import Site
@@ -76,7 +77,9 @@ def test_encrypted_and_huge_pdfs(site: Site) -> None:
     assert "Page 30 of" in text and "Page 31 of" not in text
 
 
-def test_sigint_leaves_no_post_and_a_rerun_resumes(site: Site) -> None:
+@pytest.mark.parametrize("stream", [False, True])
+def test_sigint_leaves_no_post_and_a_rerun_resumes(site: Site, stream: bool) -> None:
+    site.write_config(llm={"stream": stream})
     site.model.answerer = corpus.slow_analyses(20)
     process = site.start_digest("build", "--date", corpus.DAY)
     deadline = time.monotonic() + 30

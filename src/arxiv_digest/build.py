@@ -168,11 +168,14 @@ async def build(
     check_writable(config.output.records_dir, "output.records_dir")
     check_writable(config.output.posts_dir, "output.posts_dir")
     records = services.records or Records(config.output.records_dir)
-    announcement = await asyncio.to_thread(_latest_announcement, services, progress)
     windows = {day: _window(config, day) for day in sorted(set(days))}
     for day in windows:  # a broken record stops the run before any request
         _previous_record(config, records, day)
-    papers = await _fetch(windows.values(), config, services.source, progress)
+    # Today's listing is read while the papers are fetched: a slow feed delays nothing.
+    announcement, papers = await asyncio.gather(
+        asyncio.to_thread(_latest_announcement, services, progress),
+        _fetch(windows.values(), config, services.source, progress),
+    )
     findings = await asyncio.to_thread(
         _audit, announcement, papers, set(windows), config, services.source, records, progress
     )
@@ -252,6 +255,7 @@ async def build(
         elapsed_seconds=time.monotonic() - started,
         announcement=announcement,
         audit=findings,
+        filtered=enricher.stats.filtered,
     )
 
 

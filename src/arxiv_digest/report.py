@@ -98,6 +98,9 @@ class RunReport:
     announcement: Announcement | None = None
     """Today's listing; None when it was not read."""
     audit: Audit | None = None
+    filtered: int = 0
+    """Answers the provider's content filter refused (each asked twice): gaps, whose
+    reason names the filter."""
 
     def announcement_lines(self, bullet: str = "  ") -> list[str]:
         """Whether arXiv announced today, and the audit of that listing against the records,
@@ -131,6 +134,15 @@ class RunReport:
                 f" ({days}); `digest build --date DAY` adds a day"
             )
         return lines
+
+    def filtered_lines(self) -> list[str]:
+        """What the provider's content filter kept from the digest, if anything."""
+        if not self.filtered:
+            return []
+        return [
+            f"Filtered: the provider's content filter refused {plural(self.filtered, 'answer')}"
+            " (see missing); another provider or model may answer them"
+        ]
 
     @property
     def usage(self) -> Usage:
@@ -172,6 +184,7 @@ class RunReport:
                 "arxiv_requests": self.arxiv_requests,
                 "pdf_downloads": self.pdf_downloads,
                 "peak_concurrent_requests": self.peak_concurrent_requests,
+                "filtered": self.filtered,
                 "elapsed_seconds": round(self.elapsed_seconds, 3),
                 "by_task": {
                     task: _usage_json(usage, prices) for task, usage in self.by_task.items()
@@ -219,6 +232,7 @@ class RunReport:
             f" {usage.tokens_in} tokens in, {usage.tokens_out} tokens out,"
             f" cost {_cost_text(usage, prices)}; {self.arxiv_requests} arXiv requests,"
             f" {self.pdf_downloads} PDFs downloaded; {self.elapsed_seconds:.1f} s.",
+            *self.filtered_lines(),
             "",
             *self.announcement_lines(bullet="- "),
         ]
@@ -261,6 +275,7 @@ class RunReport:
             f" arXiv: {plural(self.arxiv_requests, 'request')};"
             f" PDFs: {self.pdf_downloads} downloaded; {self.elapsed_seconds:.1f} s"
         )
+        lines += self.filtered_lines()
         if any(usage.model_requests for usage in self.by_task.values()):
             lines.append(
                 "By task: "
