@@ -91,8 +91,9 @@ def test_busy_day_pages_through_everything_and_caps_the_post(site: Site) -> None
     papers = busy_day(45)
     site.arxiv.papers = papers
     site.pdfs.pdfs = {paper.arxiv_id: corpus.paper_pdf(paper) for paper in papers}
+    # A faithful translation keeps its abstract's number ("Abstract 12." → "摘要 12。").
     site.model.answerer = lambda arxiv_id, task, request: (
-        corpus.analysis_for(arxiv_id) if task == "analysis" else f"译文 {arxiv_id}"
+        corpus.analysis_for(arxiv_id) if task == "analysis" else f"摘要 {int(arxiv_id[6:10])}。"
     )
     site.write_config(arxiv={"page_size": 10})
 

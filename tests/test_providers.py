@@ -20,13 +20,16 @@ from arxiv_digest.answers.executor import Completion
 from arxiv_digest.answers.tasks import TRANSLATION, AnswerError, AnswerRules, Filtered
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.record import read_record
+from arxiv_digest.views.site import build_site, site_settings
 from tests import corpus
 from tests.conftest import API_KEY, Site
+from tests.inprocess import Bench
 from tests.standins import (
     REASONING,
     REASONING_FIELD,
     STREAM_ONLY,
     THINK_IN_CONTENT,
+    FeedPaper,
     ModelStandIn,
     completion_reply,
     filtered_reply,
@@ -221,3 +224,55 @@ def test_a_completion_the_filter_stopped_is_read_as_filtered() -> None:
     with pytest.raises(Filtered):
         accept(TRANSLATION, AnswerKey("2602.20005v1", "translation", "m", "0" * 64),
                completion, AnswerRules())  # fmt: skip
+
+
+FAITHFUL_PAPER = FeedPaper(
+    arxiv_id="2602.20050v1",
+    title="Counting Clips with HuBERT",
+    authors=["Ada Lin"],
+    categories=["cs.SD"],
+    abstract="HuBERT features cut the WER by 27.84% on 1,444 clips.",
+    published=corpus.at("2026-02-12T12:00:00"),
+)
+FAITHFUL = "HuBERT 特征在 1444 个片段上将 WER 降低了 27.84 %。"
+ALTERED = "Hubert 特征在 1,444 个片段上将 WER 降低了 28.74％。"  # renamed, and a figure altered
+
+
+def test_a_translation_that_alters_a_figure_is_asked_again(tmp_path: Path) -> None:
+    bench = Bench.of(tmp_path, [FAITHFUL_PAPER])
+    replies = iter([ALTERED, FAITHFUL])
+    bench.model.answerer = lambda arxiv_id, task: (
+        next(replies) if task == "translation" else corpus.analysis_for("Clips")
+    )
+
+    bench.build(corpus.DAY)
+
+    translation = bench.record().papers[0].answers["translation"]
+    assert (translation.text, translation.unconfirmed) == (FAITHFUL, ())
+    assert bench.model.calls.count((FAITHFUL_PAPER.arxiv_id, "translation")) == 2
+    assert any("not in the translation: 27.84%, HuBERT" in line for line in bench.messages)
+
+
+def test_a_translation_that_never_keeps_its_figures_is_kept_and_marked(tmp_path: Path) -> None:
+    bench = Bench.of(tmp_path, [FAITHFUL_PAPER])
+    bench.model.answerer = lambda arxiv_id, task: (
+        ALTERED if task == "translation" else corpus.analysis_for("Clips") + "\n\n误差降低 12.5%。"
+    )
+
+    bench.build(corpus.DAY)
+
+    answers = bench.record().papers[0].answers
+    assert (answers["translation"].text, answers["translation"].unconfirmed) == (
+        ALTERED,
+        ("27.84%", "HuBERT"),
+    )
+    assert bench.model.calls.count((FAITHFUL_PAPER.arxiv_id, "translation")) == 3
+    # The analysis' number the paper's text does not hold: listed, not refused.
+    assert answers["analysis"].unconfirmed == ("12.5%",)
+    post = bench.post().read_text("utf-8")
+    assert "（译文里找不到原文的这些数字或名称，请以英文摘要为准：27.84%、HuBERT）" in post
+    config = bench.config
+    build_site(config.output.records_dir, tmp_path / "_public", site_settings(config, tmp_path))
+    page = (tmp_path / "_public/2026/02/13/arxiv/index.html").read_text("utf-8")
+    assert '请以英文摘要为准：<span lang="en">27.84%、HuBERT</span>' in page
+    assert '请核对原文：<span lang="en">12.5%</span>' in page

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from arxiv_digest.errors import BadInputError
-from arxiv_digest.record import RecordError, read_record, to_json
+from arxiv_digest.record import SCHEMA, RecordError, read_record, to_json
 from tests import corpus
 from tests.conftest import DIGEST, SHARED
 from tests.inprocess import Bench
@@ -152,8 +152,11 @@ def test_corrupt_json_and_a_newer_schema_are_refused(tmp_path: Path) -> None:
     with pytest.raises(RecordError, match=r"line \d+, column \d+: invalid JSON"):
         read_record(bench.record_path())
 
-    bench.record_path().write_text(text.replace('"schema": 2', '"schema": 3'), encoding="utf-8")
-    with pytest.raises(BadInputError, match="schema 3, written by a newer arxiv-digest"):
+    newer = text.replace(f'"schema": {SCHEMA}', f'"schema": {SCHEMA + 1}')
+    bench.record_path().write_text(newer, encoding="utf-8")
+    with pytest.raises(
+        BadInputError, match=f"schema {SCHEMA + 1}, written by a newer arxiv-digest"
+    ):
         read_record(bench.record_path())
 
 

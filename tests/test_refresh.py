@@ -163,7 +163,7 @@ def test_a_late_paper_joins_its_day_and_costs_only_its_own_requests(tmp_path: Pa
         published=corpus.at("2026-02-12T19:30:00"),
     )
     bench = Bench.of(tmp_path, [*corpus.PAPERS, late])
-    bench.model.answers[(late.arxiv_id, "translation")] = "迟到的论文。"
+    bench.model.answers[(late.arxiv_id, "translation")] = "于 US 东部时间周四下午提交。"
     bench.model.answers[(late.arxiv_id, "analysis")] = corpus.analysis_for("Announced Late")
     morning = datetime(2026, 2, 13, 1, 30, tzinfo=UTC)
     assert announced_at(late.published) > morning

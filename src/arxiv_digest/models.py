@@ -87,6 +87,9 @@ class Answer:
     prompt_sha256: str | None
     tokens_in: int = 0
     tokens_out: int = 0
+    unconfirmed: tuple[str, ...] = ()
+    """Figures its source does not confirm: those of the abstract a translation lacks (after
+    every attempt), those of an analysis that the paper's text does not hold."""
 
 
 @dataclass(frozen=True)

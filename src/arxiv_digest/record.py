@@ -27,10 +27,11 @@ from arxiv_digest.errors import BadInputError
 from arxiv_digest.models import STRICT_FIELDS, Answer, Link, Paper, Window, is_arxiv_id
 from arxiv_digest.write import write_atomically
 
-SCHEMA = 2
+SCHEMA = 3
 """The record format this version writes. A newer one is refused, never rewritten."""
-READABLE_SCHEMAS = (1, 2)
-"""Schema 1 records lack `settled`, and are read as unsettled."""
+READABLE_SCHEMAS = (1, 2, 3)
+"""Schema 1 records lack `settled`, and are read as unsettled; schema 2 records lack the
+answers' `unconfirmed`, and are read as confirming everything."""
 
 # Reasons a paper of the window is not shown: the setting that left it out.
 NOT_SHOWN_CAP = "filter.max_papers"

@@ -12,12 +12,15 @@ record (see record.py), and a lost cache loses nothing.
 from __future__ import annotations
 
 import sqlite3
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from arxiv_digest.errors import DigestError
 from arxiv_digest.models import Answer
 
+_WAIT_SECONDS = 30.0
+"""How long a build waits for another's hold on the cache."""
 # Numbered migrations: the store's user_version is the number applied last.
 _MIGRATIONS = (
     """
@@ -73,8 +76,8 @@ class Store:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
             # Two builds of one site at once wait for each other's writes instead of failing.
-            connection = sqlite3.connect(path, timeout=30.0, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
+            connection = sqlite3.connect(path, timeout=_WAIT_SECONDS, isolation_level=None)
+            _use_wal(connection)
             connection.execute("PRAGMA synchronous=NORMAL")
             _migrate(connection)
         except sqlite3.Error as error:
@@ -123,6 +126,20 @@ class Store:
             "INSERT OR REPLACE INTO texts VALUES (?, ?, ?, ?)",
             (arxiv_id, extractor, stored.text, stored.page_count),
         )
+
+
+def _use_wal(connection: sqlite3.Connection) -> None:
+    """Write-ahead logging. Turning it on takes a lock that SQLite's busy timeout does not
+    wait for (two builds opening a new cache at once): waited for here, as long."""
+    deadline = time.monotonic() + _WAIT_SECONDS
+    while True:
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
 
 
 def _migrate(connection: sqlite3.Connection) -> None:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TYPE_CHECKING, Protocol
 
@@ -176,6 +176,8 @@ class Enricher:
     _prompts: dict[tuple[str, str], Prompt] = field(default_factory=dict)
     _cached: dict[tuple[str, str], Answer | None] = field(default_factory=dict)
     _links: dict[str, tuple[Link, ...]] = field(default_factory=dict)
+    _texts: dict[str, str] = field(default_factory=dict)
+    """The text sent of each paper read this run: what its analysis is checked against."""
 
     async def enrich(self, needs: Sequence[Need]) -> Enriched:
         """The outcome of every need, and the links found in the texts read for them.
@@ -266,7 +268,7 @@ class Enricher:
         cached = self._cached_answer(need, prompt)
         if cached is not None:
             usage.cache_hits += 1
-            return cached
+            return self._marked(need, cached)
         # A task on the paper's text takes several times longer than the others: it goes
         # first once its text is ready, so that no long request starts last.
         priority = 1 if task.needs_text else 0
@@ -274,6 +276,7 @@ class Enricher:
         cut_off = filtered = False
         reason = ""
         attempt = 0
+        unfaithful: Answer | None = None  # the best answer that lost figures, kept till last
         while attempt < self.settings.max_attempts:
             attempt += 1
             try:
@@ -300,9 +303,30 @@ class Enricher:
                 reason = str(error)
                 self.progress(f"{need.label}: attempt {attempt} failed: {reason}")
                 continue
+            answer = self._marked(need, answer)
+            if answer.unconfirmed and task.asks_again_when_unconfirmed:
+                if unfaithful is None or len(answer.unconfirmed) < len(unfaithful.unconfirmed):
+                    unfaithful = answer
+                self.progress(
+                    f"{need.label}: attempt {attempt}: not in the translation:"
+                    f" {', '.join(answer.unconfirmed)}"
+                )
+                continue
             self.store.save_answer(key, answer)
             return answer
+        if unfaithful is not None:  # every attempt lost some: the one that lost least, marked
+            self.store.save_answer(key, unfaithful)
+            return unfaithful
         return self._gap(need, f"{reason} after {self.settings.max_attempts} attempts")
+
+    def _marked(self, need: Need, answer: Answer) -> Answer:
+        """`answer` with the figures its source does not confirm (a cached answer's are
+        found again: the cache keeps the text alone)."""
+        if need.task.unconfirmed is None:
+            return answer
+        text = self._texts.get(need.paper.arxiv_id)
+        unconfirmed = need.task.unconfirmed(answer.text, need.paper, text)
+        return replace(answer, unconfirmed=unconfirmed)
 
     async def _prompt(self, need: Need) -> Prompt | None:
         """The prompt of `need`; None when its paper's PDF holds no text to send."""
@@ -310,6 +334,7 @@ class Enricher:
             return self._rendered(need, None)
         paper = need.paper
         text = self._model_input(await self._paper_text(paper))
+        self._texts[paper.arxiv_id] = text
         self._links[paper.arxiv_id] = find_links(paper.abstract, paper.comment, text)
         return self._rendered(need, text) if text else None
 

@@ -14,7 +14,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from arxiv_digest.answers import faithful
 from arxiv_digest.config import Config, LlmSettings
+from arxiv_digest.models import Paper
 
 V = TypeVar("V")
 
@@ -77,6 +79,11 @@ class Task:
     """Whether the answer is Chinese prose as a whole (else its validator checks its fields)."""
     typical_tokens_out: int = 500
     """What an answer usually costs in output tokens, for the estimate before a run."""
+    unconfirmed: Callable[[str, Paper, str | None], tuple[str, ...]] | None = None
+    """The figures of an answer (given its paper and the paper's text) that its source does
+    not confirm."""
+    asks_again_when_unconfirmed: bool = False
+    """Whether such an answer is asked for again (and kept, marked, only after every try)."""
     switch: Callable[[Config], bool] | None = None
     """The setting that turns the task off, if one can."""
 
@@ -181,8 +188,23 @@ def parse_triage(answer: str) -> Triage:
 
 # Typical output from the reference posts: a translation of 300–400 Chinese characters,
 # an analysis of about 1,500.
-TRANSLATION = Task("translation", needs_text=False, validate=_any_text, typical_tokens_out=500)
-ANALYSIS = Task("analysis", needs_text=True, validate=_three_parts, typical_tokens_out=1500)
+TRANSLATION = Task(
+    "translation",
+    needs_text=False,
+    validate=_any_text,
+    typical_tokens_out=500,
+    unconfirmed=lambda answer, paper, _: faithful.missing_from_translation(
+        paper.abstract or "", answer
+    ),
+    asks_again_when_unconfirmed=True,
+)
+ANALYSIS = Task(
+    "analysis",
+    needs_text=True,
+    validate=_three_parts,
+    typical_tokens_out=1500,
+    unconfirmed=lambda answer, _, text: faithful.unsupported_numbers(answer, text or ""),
+)
 TRIAGE = Task(
     "triage",
     needs_text=False,

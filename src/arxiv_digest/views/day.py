@@ -67,6 +67,10 @@ class PaperView:
     analysis: str | None
     analysis_gap: str | None
     """Why the analysis is missing, when a build asked for it and failed."""
+    translation_unconfirmed: tuple[str, ...]
+    """The abstract's figures and names the translation does not give (after every try)."""
+    analysis_unconfirmed: tuple[str, ...]
+    """The numbers the analysis gives that the paper's text does not hold."""
     triage: Triage | None
     topics: tuple[str, ...]
     """The triage's topics that the site lists (keys), in the answer's order."""
@@ -168,6 +172,8 @@ def _paper_view(day: date, shown: ShownPaper, settings: ViewSettings) -> PaperVi
         translation=translation.text if translation else None,
         analysis=analysis.text if analysis else None,
         analysis_gap=shown.gaps.get(ANALYSIS.name),
+        translation_unconfirmed=translation.unconfirmed if translation else (),
+        analysis_unconfirmed=analysis.unconfirmed if analysis else (),
         triage=triage,
         topics=tuple(key for key in triage.topics if key in settings.topics) if triage else (),
         links=shown.links,

@@ -43,6 +43,10 @@ class EntryContext(TypedDict):
     body: str
     """The translation, or the original abstract where there is none."""
     analysis: str | None
+    unconfirmed: list[str]
+    """The abstract's figures and names the translation does not give (after every try)."""
+    analysis_unconfirmed: list[str]
+    """The numbers the analysis gives that the paper's text does not hold."""
     triage: TriageContext | None
     links: list[LinkContext]
     comment: str | None
@@ -111,6 +115,8 @@ def _entry_context(view: PaperView, settings: ViewSettings) -> EntryContext:
         pdf_url=view.pdf_url,
         body=_block(view.translation if view.translation is not None else paper.abstract or ""),
         analysis=None if view.analysis is None else _block(view.analysis),
+        unconfirmed=[_inline(figure) for figure in view.translation_unconfirmed],
+        analysis_unconfirmed=[_inline(figure) for figure in view.analysis_unconfirmed],
         triage=None
         if view.triage is None
         else TriageContext(

@@ -360,6 +360,8 @@ class _DayRenderer:
             "abstract": _block_html(paper.abstract) if paper.abstract else "",
             "analysis": _block_html(view.analysis) if view.analysis else "",
             "analysis_gap": view.analysis_gap,
+            "translation_unconfirmed": view.translation_unconfirmed,
+            "analysis_unconfirmed": view.analysis_unconfirmed,
         }
 
 
