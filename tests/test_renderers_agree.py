@@ -74,3 +74,20 @@ def test_kramdown_and_our_renderer_read_sanitized_text_alike(tmp_path: Path) -> 
     for text, theirs in zip(texts, kramdown(texts), strict=True):
         ours = render_block(text)
         assert elements(ours) == elements(theirs), text[:200]
+
+
+GLUED = [
+    ("代码将在https://github.com/x/y 发布", "https://github.com/x/y"),
+    ("代码见https://github.com/x/y。", "https://github.com/x/y"),
+    ("演示页面https://x.github.io/demo/发布于此", "https://x.github.io/demo/"),
+]
+
+
+@pytest.mark.skipif(shutil.which("ruby") is None, reason="needs kramdown (bash .ci/run)")
+@pytest.mark.parametrize(("text", "url"), GLUED)
+def test_a_url_glued_to_chinese_is_a_link_to_where_the_url_ends(text: str, url: str) -> None:
+    safe = block(text)
+    (theirs,) = kramdown([safe])
+    for html in (render_block(safe), theirs):
+        links = re.findall(r'<a href="([^"]*)"[^>]*>([^<]*)</a>', html)
+        assert links == [(url, url)], html

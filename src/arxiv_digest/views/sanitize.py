@@ -85,7 +85,9 @@ _BLOCK_START = re.compile(r"^(?:[ \t]*(?:[#>*+=:|~`<\[-]|\d{1,9}[.)])| {4}| {0,3
 # A bare web address in text; what ends a sentence after it is not part of it. Brackets,
 # parentheses, `$`, `|` and `<>` end it too: no character in it may mean more to either
 # grammar, so that the autolink `<…>` made of it reads the same to both.
-_BARE_URL = re.compile(r"(?<![\w<])https?://[A-Za-z0-9\-._~:/?#@!&'*+,;=%]+")
+# ASCII lookbehind: a URL glued to Chinese text (`代码见https://…`) is one, and `\w` matches
+# Chinese characters.
+_BARE_URL = re.compile(r"(?<![A-Za-z0-9_<])https?://[A-Za-z0-9\-._~:/?#@!&'*+,;=%]+")
 _URL_TRAILING = ".,;:!?'*"
 _ESCAPE_PAIR = re.compile(r"(\\[!-/:-@\[-`{-~])")
 
