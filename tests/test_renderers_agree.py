@@ -59,6 +59,7 @@ def kramdown(texts: list[str]) -> list[str]:
 def answers(tmp_path: Path) -> list[str]:
     texts = [*corpus.TRANSLATIONS.values(), *corpus.ANALYSES.values()]
     texts += [*hostile.TRANSLATIONS.values(), *hostile.ANALYSES.values()]
+    texts += ["正文一行\n=-=\n继续。", "正文一行\n-=-\n继续。"]  # kramdown's mixed underlines
     config = Bench.of(tmp_path).config
     for example in EXAMPLES:
         record = read_post(example, date.fromisoformat(example.name[:10]), config)

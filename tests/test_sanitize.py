@@ -117,6 +117,9 @@ def assert_only_allowed(markdown: str) -> None:
         ("</div>\n</details>\n<img src=x onerror=alert(1)>", "\\</div\\>\n\\</details\\>\n\\<img src\\=x onerror\\=alert(1)\\>"),
         ("x {: onclick='y'} {::nomarkdown}", "x \\{: onclick='y'} \\{::nomarkdown}"),
         ("---\n\n## 标题\n\n文本\n===", "\\-\\-\\-\n\n\\#\\# 标题\n\n文本\n\\=\\=\\="),
+        # kramdown underlines a heading with any run of = and -; CommonMark reads text.
+        ("正文一行\n=-=\n继续。", "正文一行\n\\=-=\n继续。"),
+        ("正文一行\n  -=-\n继续。", "正文一行\n  \\-=-\n继续。"),
         # Control and bidi characters are gone before anything else.
         ("反\u202e转\u202c 与 \x07铃", "反转 与 铃"),
         # Only the template writes a paper's metadata lines.

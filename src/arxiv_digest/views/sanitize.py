@@ -76,6 +76,8 @@ _TEXT_IN_CONTEXT = re.compile(
     r"(?=<[A-Za-z/!?])|(?=\{[:#])|(?=~~)|(?<=~)(?=~)|(?<![A-Za-z0-9])(?=_)|(?=_(?![A-Za-z0-9]))"
 )
 _TEXT_SPECIAL = re.compile(r"[|\[\]`*$<{~_]")
+# A line of `=` and `-` mixed: kramdown's heading underline, CommonMark's text.
+_MIXED_UNDERLINE = re.compile(r"[ \t]*[=-]*(?:=-|-=)[=-]*[ \t]*")
 # What the fast path (`is_plain`) looks for: a character that could start an inline
 # construct (or escape, or an entity), and a line that could start a block (a marker, a
 # fence, an indentation, kramdown's `:` definition).
@@ -344,6 +346,14 @@ class _Edits:
         `value` is the text as read (escapes and entities decoded): every character the
         source could need escaped shows in it, so text without any is passed by at once.
         """
+        if _MIXED_UNDERLINE.fullmatch(value) and not self._escaped_before(start):
+            # `=-=` under a line: text to CommonMark, a heading's underline to kramdown (whose
+            # underline is any run of `=` and `-`). Escaped where it starts a line.
+            line_start = self.source.rfind(b"\n", 0, start) + 1
+            if not self.source[line_start:start].strip(b" \t"):
+                mark = start + len(value) - len(value.lstrip(" \t"))
+                self.replacements.append((mark, mark + 1, b"\\" + self.source[mark : mark + 1]))
+            return
         starts_line_with_colon = value.lstrip(" \t").startswith(":")
         if starts_line_with_colon and self._escaped_before(start):
             starts_line_with_colon = False  # `\:`: the text starts after the backslash
