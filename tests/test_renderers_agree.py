@@ -6,6 +6,7 @@ same elements in the same order (lists, items, emphasis, code, links, breaks), f
 from __future__ import annotations
 
 import json
+import random
 import re
 import shutil
 import subprocess
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from arxiv_digest.views import sanitize
 from arxiv_digest.views.importer import read_post
 from arxiv_digest.views.safe_html import render_block
 from arxiv_digest.views.sanitize import block
@@ -56,10 +58,18 @@ def kramdown(texts: list[str]) -> list[str]:
     return list(json.loads(done.stdout))
 
 
+# What models write: bold beside Chinese that CommonMark alone leaves as asterisks.
+CJK_EMPHASIS = [
+    "1)  \n- **实验效果**：WER 降至**3.2%**，优于基线。",
+    "准确率达到**99.40%**的水平，这是**“显著”**提升，*斜体*的说明。",
+]
+
+
 def answers(tmp_path: Path) -> list[str]:
     texts = [*corpus.TRANSLATIONS.values(), *corpus.ANALYSES.values()]
     texts += [*hostile.TRANSLATIONS.values(), *hostile.ANALYSES.values()]
     texts += ["正文一行\n=-=\n继续。", "正文一行\n-=-\n继续。"]  # kramdown's mixed underlines
+    texts += CJK_EMPHASIS
     config = Bench.of(tmp_path).config
     for example in EXAMPLES:
         record = read_post(example, date.fromisoformat(example.name[:10]), config)
@@ -92,3 +102,36 @@ def test_a_url_glued_to_chinese_is_a_link_to_where_the_url_ends(text: str, url: 
     for html in (render_block(safe), theirs):
         links = re.findall(r'<a href="([^"]*)"[^>]*>([^<]*)</a>', html)
         assert links == [(url, url)], html
+
+
+@pytest.mark.skipif(shutil.which("ruby") is None, reason="needs kramdown (bash .ci/run)")
+def test_cjk_friendly_emphasis_adds_no_disagreement_with_kramdown() -> None:
+    """On hostile mixes of asterisks, CJK text and punctuation, every text both renderers
+    read alike without the amendment they read alike with it (they already differ on some,
+    e.g. nested emphasis or an empty list item, as they did before)."""
+    pieces = ["的", "中", "文", "。", "，", "“", "”", "（", "）", "%", "9.4", " ", "*", "**", "**",
+              "a", "_", "`", "\n", "-", "："]  # fmt: skip
+    chosen = random.Random(20260213)
+
+    def some(most: int) -> str:
+        return "".join(chosen.choice(pieces) for _ in range(chosen.randint(0, most)))
+
+    texts = [some(18) for _ in range(750)]  # noise, and an emphasis' shape in it:
+    for _ in range(750):
+        delimiter = chosen.choice(["*", "**"])
+        inner = some(4).replace("\n", "") or "文"
+        texts.append(f"{some(4)}{delimiter}{inner}{delimiter}{some(4)}")
+    with_it = [block(text) for text in texts]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sanitize, "cjk_emphasis", lambda *_: [])
+        without = [block(text) for text in texts]
+        ours_without = [render_block(text) for text in without]
+    assert sum(a != b for a, b in zip(with_it, without, strict=True)) > 20  # it was at work
+    agreed_without = {
+        index
+        for index, (ours, theirs) in enumerate(zip(ours_without, kramdown(without), strict=True))
+        if elements(ours) == elements(theirs)
+    }
+    theirs_with = kramdown(with_it)
+    for index in agreed_without:
+        assert elements(render_block(with_it[index])) == elements(theirs_with[index]), texts[index]

@@ -6,6 +6,7 @@ import pytest
 
 from arxiv_digest.views import safe_html
 from arxiv_digest.views.safe_html import checked_mathml, render_block
+from arxiv_digest.views.sanitize import block
 
 
 @pytest.mark.parametrize(
@@ -67,3 +68,17 @@ def test_nothing_held_out_leaks() -> None:
     text = block("私用区字符 \ue000 0 \ue001 已被删除 $$y$$")
     html = render_block(text)
     assert "\ue000" not in html and "\ue001" not in html and html.count("<math>") == 1
+
+
+@pytest.mark.parametrize(
+    ("text", "html"),
+    [
+        ("准确率达到**99.40%**的水平", "<p>准确率达到<strong>99.40%</strong>的水平</p>"),
+        ("这是**“引号”**内容", "<p>这是<strong>“引号”</strong>内容</p>"),
+        ("- **研究背景**：准确率**99.40%**的", "<ul>\n<li><strong>研究背景</strong>：准确率<strong>99.40%</strong>的</li>\n</ul>"),
+    ],
+)  # fmt: skip
+def test_emphasis_beside_chinese_is_drawn_as_the_model_meant(text: str, html: str) -> None:
+    """CommonMark leaves `**99.40%**的` as asterisks (a closing run after punctuation before a
+    letter); the CJK-friendly amendment, and kramdown, read it as bold."""
+    assert safe_html.render_block(block(text)).strip() == html

@@ -117,6 +117,11 @@ def assert_only_allowed(markdown: str) -> None:
         ("</div>\n</details>\n<img src=x onerror=alert(1)>", "\\</div\\>\n\\</details\\>\n\\<img src\\=x onerror\\=alert(1)\\>"),
         ("x {: onclick='y'} {::nomarkdown}", "x \\{: onclick='y'} \\{::nomarkdown}"),
         ("---\n\n## 标题\n\n文本\n===", "\\-\\-\\-\n\n\\#\\# 标题\n\n文本\n\\=\\=\\="),
+        # Emphasis beside Chinese that only the CJK-friendly amendment pairs: kept (kramdown
+        # reads it too); a stray or split run of asterisks is not.
+        ("准确率达到**99.40%**的水平", "准确率达到**99.40%**的水平"),
+        ("- **研究背景**：准确率**99.40%**的", "- **研究背景**：准确率**99.40%**的"),
+        ("准确率**99.40%的水平", "准确率\\*\\*99.40%的水平"),
         # kramdown underlines a heading with any run of = and -; CommonMark reads text.
         ("正文一行\n=-=\n继续。", "正文一行\n\\=-=\n继续。"),
         ("正文一行\n  -=-\n继续。", "正文一行\n  \\-=-\n继续。"),

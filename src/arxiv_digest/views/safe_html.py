@@ -21,9 +21,16 @@ import nh3
 import pyromark
 from math_core import LatexError, LatexToMathML
 
+from arxiv_digest.views.sanitize import CJK_EMPHASIS_MARKS, mark_cjk_emphasis
+
 _OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_MATH
 _MATH = re.compile(r'<span class="math math-(?:inline|display)">(.*?)</span>', re.DOTALL)
 _HELD, _HELD_END = "\ue000", "\ue001"
+_CJK_TAGS = {
+    CJK_EMPHASIS_MARKS["**", True]: "<strong>", CJK_EMPHASIS_MARKS["**", False]: "</strong>",
+    CJK_EMPHASIS_MARKS["*", True]: "<em>", CJK_EMPHASIS_MARKS["*", False]: "</em>",
+}  # fmt: skip
+_CJK_MARK = re.compile("|".join(_CJK_TAGS))
 _HELD_MARK = re.compile(f"{_HELD}(\\d+){_HELD_END}")
 _LONE_HELD = re.compile(f"<p>{_HELD}(\\d+){_HELD_END}</p>")
 _PARAGRAPH = re.compile(r"\A<p>(.*)</p>\n?\Z", re.DOTALL)
@@ -74,7 +81,7 @@ def render_block(markdown: str) -> str:
     no text can hold (private-use characters, which `sanitize.normalize` removes), and put
     back after, as MathML that `checked_mathml` accepted: nh3 costs most on MathML, and the
     converter's output needs only the narrower check."""
-    rendered = pyromark.html(_as_kramdown_reads(markdown), options=_OPTIONS)
+    rendered = pyromark.html(_as_kramdown_reads(mark_cjk_emphasis(markdown)), options=_OPTIONS)
     formulas: list[str] = []
     if "math math-" in rendered:
 
@@ -84,6 +91,10 @@ def render_block(markdown: str) -> str:
 
         rendered = _MATH.sub(hold, rendered)
     safe = _cleaner().clean(xml_safe(rendered))
+    if _CJK_MARK.search(safe):
+        # The emphasis CommonMark misses beside CJK text, as kramdown reads it: each mark is
+        # put back as its tag, an opening and its closing in one text node (allowed tags).
+        safe = _CJK_MARK.sub(lambda found: _CJK_TAGS[found.group()], safe)
     if not formulas:
         return safe
     # `$$ … $$` alone in its paragraph is a displayed formula; within text, an inline one.

@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import bisect
 import re
+import unicodedata
 from typing import Any, cast
 from urllib.parse import quote, urlsplit
 
@@ -326,6 +327,145 @@ def _honest_link(link: dict[str, Any], written: str) -> bool:
     return True
 
 
+# CJK characters (Han, kana, Hangul, CJK and full-width punctuation): beside one, a
+# delimiter run flanks as if beside a space (the CJK-friendly amendment to CommonMark).
+_CJK = re.compile(
+    "[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003134f]"
+)
+_STARS = re.compile(r"\*+")
+CJK_EMPHASIS_MARKS = {
+    ("**", True): "\ue002", ("**", False): "\ue003", ("*", True): "\ue004", ("*", False): "\ue005"
+}  # fmt: skip
+"""What `mark_cjk_emphasis` writes for an opening or closing delimiter (private-use
+characters, which `normalize` removes from any text, so none can be forged)."""
+
+
+def _flanking(before: str, after: str) -> tuple[bool, bool, bool]:
+    """Whether a delimiter run between `before` and `after` ("" at an edge of the line) is
+    left- and right-flanking under the CJK-friendly amendment, and whether CommonMark
+    itself would find it both (then it pairs such runs on its own)."""
+
+    def space(char: str) -> bool:
+        return not char or char.isspace()
+
+    def punctuation(char: str) -> bool:
+        return bool(char) and unicodedata.category(char)[0] in "PS"
+
+    def cjk(char: str) -> bool:
+        return bool(char) and _CJK.match(char) is not None
+
+    left = not space(after) and (
+        not punctuation(after) or space(before) or punctuation(before) or cjk(before)
+    )
+    right = not space(before) and (
+        not punctuation(before) or space(after) or punctuation(after) or cjk(after)
+    )
+    plain_left = not space(after) and (
+        not punctuation(after) or space(before) or punctuation(before)
+    )
+    plain_right = not space(before) and (
+        not punctuation(before) or space(after) or punctuation(after)
+    )
+    return left, right, plain_left and plain_right
+
+
+def _neighbours(source: bytes, start: int, end: int) -> tuple[str, str]:
+    """The characters just before and after `source[start:end]` ("" at a line's edge)."""
+    before = source[max(0, start - 4) : start].decode("utf-8", "ignore")[-1:]
+    after = source[end : end + 4].decode("utf-8", "ignore")[:1]
+    return ("" if before == "\n" else before), ("" if after == "\n" else after)
+
+
+def _line_cjk_emphasis(
+    source: bytes, start: int, end: int, text: str
+) -> list[tuple[int, int, int]]:
+    """The CJK-friendly emphasis of the text at `source[start:end]`, only where no run of
+    asterisks on its line is longer than two or reaches into the text from outside it
+    (CommonMark took part of it): there kramdown may pair the runs otherwise."""
+    before, after = _neighbours(source, start, end)
+    if (before == "*" and text.startswith("*")) or (after == "*" and text.endswith("*")):
+        return []
+    line_start = source.rfind(b"\n", 0, start) + 1
+    line_end = source.find(b"\n", end)
+    line = source[line_start : None if line_end < 0 else line_end]
+    if b"***" in line.replace(b"\\*", b""):
+        return []
+    return cjk_emphasis(text, before, after)
+
+
+def mark_cjk_emphasis(markdown: str) -> str:
+    """`markdown` (sanitized) with the delimiters of its CJK-friendly emphasis replaced by
+    `CJK_EMPHASIS_MARKS`, for a renderer that lacks the amendment: the same emphasis the
+    sanitizer kept, found the same way."""
+    if "*" not in markdown or _CJK.search(markdown) is None:
+        return markdown
+    source = markdown.encode("utf-8")
+    edits: list[tuple[int, int, str]] = []
+    in_code = False
+    for raw, span in pyromark.events_with_range(markdown, options=_OPTIONS, merge_text=True):
+        if type(raw) is str:
+            continue
+        event: dict[str, Any] = raw  # type: ignore[assignment]
+        marker = event.get("Start", event.get("End"))
+        if marker is not None:
+            if (isinstance(marker, dict) and "CodeBlock" in marker) or marker == "CodeBlock":
+                in_code = "Start" in event
+            continue
+        value = event.get("Text")
+        start, end = span["start"], span["end"]
+        if value is None or in_code or source[start:end] != str(value).encode("utf-8"):
+            continue
+        for opening, closing, length in _line_cjk_emphasis(source, start, end, str(value)):
+            delimiter = "*" * length
+            edits.append(
+                (
+                    start + len(str(value)[:opening].encode()),
+                    length,
+                    CJK_EMPHASIS_MARKS[delimiter, True],
+                )
+            )
+            edits.append(
+                (
+                    start + len(str(value)[:closing].encode()),
+                    length,
+                    CJK_EMPHASIS_MARKS[delimiter, False],
+                )
+            )
+    out = bytearray(source)
+    for position, length, mark in sorted(edits, reverse=True):
+        out[position : position + length] = mark.encode("utf-8")
+    return out.decode("utf-8")
+
+
+def cjk_emphasis(text: str, before: str, after: str) -> list[tuple[int, int, int]]:
+    """The emphasis CommonMark leaves as text in `text` (between `before` and `after`, the
+    characters around it) that the CJK-friendly amendment reads: `**99.40%**的`. Each as
+    (opening index, closing index, delimiter length), for `*` runs of one or two only, and
+    none unless every run pairs."""
+    if "*" not in text or _CJK.search(text + before + after) is None:
+        return []
+    pairs: list[tuple[int, int, int]] = []
+    openers: list[tuple[int, int]] = []
+    runs = list(_STARS.finditer(text))
+    for run in runs:
+        start, end = run.span()
+        length = end - start
+        if length > 2:
+            openers.clear()
+            continue
+        left, right, _ = _flanking(
+            text[start - 1] if start else before, text[end] if end < len(text) else after
+        )
+        opener = next((i for i in range(len(openers) - 1, -1, -1) if openers[i][1] == length), None)
+        if right and opener is not None and openers[opener][0] + length < start:
+            pairs.append((openers[opener][0], start, length))
+            del openers[opener:]
+        elif left:
+            openers.append((start, length))
+    # Only where every run pairs: beside a stray one, kramdown may pair them otherwise.
+    return pairs if 2 * len(pairs) == len(runs) else []
+
+
 class _Edits:
     """Replacements of byte ranges of the source, applied at once."""
 
@@ -395,7 +535,26 @@ class _Edits:
             out.append(escape_words(piece[position:], first and not position))
             return "".join(out)
 
+        kept = self._cjk_emphasis(start, end, value) if not linkify else []
+        if kept:
+            # Their delimiters stay as written, the text between them escaped as any.
+            pieces, position = [], 0
+            for opening, closing, length in kept:
+                for delimiter in (opening, closing):
+                    pieces.append(escape_piece(value[position:delimiter], not position))
+                    pieces.append(value[delimiter : delimiter + length])
+                    position = delimiter + length
+            pieces.append(escape_piece(value[position:], not position))
+            self.replacements.append((start, end, "".join(pieces).encode("utf-8")))
+            return
         self._rewrite(start, end, escape_piece)
+
+    def _cjk_emphasis(self, start: int, end: int, value: str) -> list[tuple[int, int, int]]:
+        """The CJK-friendly emphasis in the text at `start:end`, when the text is written
+        as it reads (no escape or entity, whose positions would shift)."""
+        if "*" not in value or self.source[start:end] != value.encode("utf-8"):
+            return []
+        return _line_cjk_emphasis(self.source, start, end, value)
 
     def _rewrite(self, start: int, end: int, escape_piece: Any) -> None:
         """Apply `escape_piece` to the text between the escapes already in `source[start:end]`
