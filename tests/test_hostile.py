@@ -227,7 +227,7 @@ def _publish(root: Path, sanitized: bool) -> Published:
         write_index(root / "_public")
     else:
         with pytest.MonkeyPatch.context() as patch:
-            patch.setattr("arxiv_digest.views.site.sanitize.block", lambda text: text)
+            patch.setattr("arxiv_digest.views.site.sanitize.block", lambda text, **_: text)
             patch.setattr("arxiv_digest.views.site.sanitize.inline", lambda text: text)
             build_site(config.output.records_dir, root / "_public", site_settings(config, root))
     return Published(

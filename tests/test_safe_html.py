@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from arxiv_digest.views import safe_html
 from arxiv_digest.views.safe_html import checked_mathml, render_block
@@ -81,4 +83,18 @@ def test_nothing_held_out_leaks() -> None:
 def test_emphasis_beside_chinese_is_drawn_as_the_model_meant(text: str, html: str) -> None:
     """CommonMark leaves `**99.40%**的` as asterisks (a closing run after punctuation before a
     letter); the CJK-friendly amendment, and kramdown, read it as bold."""
-    assert safe_html.render_block(block(text)).strip() == html
+    assert safe_html.render_block(block(text, emphasis_marks=True)).strip() == html
+
+
+CJK_HOSTILE = st.text(
+    alphabet=st.sampled_from(list("的中文。，“”（）%9 *a_`\n-：!、\\<>[]")), max_size=40
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(CJK_HOSTILE)
+def test_emphasis_marks_never_reach_a_page(text: str) -> None:
+    html = safe_html.render_block(block(text, emphasis_marks=True))
+    assert not any("\ue000" <= char <= "\uf8ff" for char in html)
+    assert html.count("<strong>") == html.count("</strong>")
+    assert html.count("<em>") == html.count("</em>")

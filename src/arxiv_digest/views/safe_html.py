@@ -21,7 +21,7 @@ import nh3
 import pyromark
 from math_core import LatexError, LatexToMathML
 
-from arxiv_digest.views.sanitize import CJK_EMPHASIS_MARKS, mark_cjk_emphasis
+from arxiv_digest.views.sanitize import CJK_EMPHASIS_MARKS
 
 _OPTIONS = pyromark.Options.ENABLE_TABLES | pyromark.Options.ENABLE_MATH
 _MATH = re.compile(r'<span class="math math-(?:inline|display)">(.*?)</span>', re.DOTALL)
@@ -81,7 +81,7 @@ def render_block(markdown: str) -> str:
     no text can hold (private-use characters, which `sanitize.normalize` removes), and put
     back after, as MathML that `checked_mathml` accepted: nh3 costs most on MathML, and the
     converter's output needs only the narrower check."""
-    rendered = pyromark.html(_as_kramdown_reads(mark_cjk_emphasis(markdown)), options=_OPTIONS)
+    rendered = pyromark.html(_as_kramdown_reads(markdown), options=_OPTIONS)
     formulas: list[str] = []
     if "math math-" in rendered:
 

@@ -135,12 +135,22 @@ def normalize(text: str) -> str:
     return _INVISIBLE.sub("", text).translate(_LINE_SEPARATORS)
 
 
-def block(text: str) -> str:
-    """A Markdown body (abstract, translation, analysis) that holds only allowed constructs."""
+def block(text: str, *, emphasis_marks: bool = False) -> str:
+    """A Markdown body (abstract, translation, analysis) that holds only allowed constructs.
+
+    With `emphasis_marks`, the delimiters of emphasis that only the CJK-friendly amendment
+    pairs are written as `CJK_EMPHASIS_MARKS`, for a renderer that lacks the amendment (the
+    site's); without, as the asterisks kramdown reads (the post's)."""
     source = _latex_formulas(_flatten_deep_lines(normalize(text)))
     if is_plain(source, inline_only=False):
         return source
-    return _settled(source, inline_only=False)
+    safe, marks = _settled(source, inline_only=False)
+    if not emphasis_marks or not marks:
+        return safe
+    written = bytearray(safe.encode("utf-8"))
+    for position, length, mark in sorted(marks, reverse=True):
+        written[position : position + length] = mark.encode("utf-8")
+    return written.decode("utf-8")
 
 
 def inline(text: str) -> str:
@@ -151,7 +161,7 @@ def inline(text: str) -> str:
     source = _latex_formulas(" ".join(normalize(text).split()), code_is_literal=True)
     if is_plain(source, inline_only=True):
         return source
-    return _settled(source, inline_only=True)
+    return _settled(source, inline_only=True)[0]
 
 
 def is_plain(source: str, *, inline_only: bool) -> bool:
@@ -163,16 +173,22 @@ def is_plain(source: str, *, inline_only: bool) -> bool:
     return inline_only or not _BLOCK_START.search(source)
 
 
-def _settled(source: str, *, inline_only: bool) -> str:
+_Marks = list[tuple[int, int, str]]
+"""CJK-friendly emphasis delimiters: (byte position, length, mark) in a pass's text."""
+
+
+def _settled(source: str, *, inline_only: bool) -> tuple[str, _Marks]:
+    """The text once a pass changes nothing, with the emphasis marks that pass found (its
+    positions are the text's own, as it changed nothing)."""
     for _ in range(_MAX_PASSES):
-        safe = _neutralize(source, inline_only=inline_only)
+        safe, marks = _neutralize(source, inline_only=inline_only)
         if safe == source:
-            return safe
+            return safe, marks
         source = safe
-    return _escaped_all(source)
+    return _escaped_all(source), []
 
 
-def _neutralize(text: str, *, inline_only: bool) -> str:
+def _neutralize(text: str, *, inline_only: bool) -> tuple[str, _Marks]:
     """One pass: every construct outside the allowlist escaped, text escaped where kramdown
     reads more into it, and links, code spans, fences and formulas made canonical.
 
@@ -182,7 +198,8 @@ def _neutralize(text: str, *, inline_only: bool) -> str:
     # An inline field is parsed as the middle of a paragraph, where no block can start.
     prefix = "x " if inline_only else ""
     source = prefix + text
-    edits = _Edits(source.encode("utf-8"))
+    # A one-line field is text: no emphasis, the CJK-friendly either.
+    edits = _Edits(source.encode("utf-8"), emphasis=not inline_only)
     containers = _ALLOWED_INLINE_CONTAINERS if inline_only else _ALLOWED_CONTAINERS
     list_depth = 0
     skipping = 0  # > 0 inside a construct already escaped whole
@@ -257,7 +274,7 @@ def _neutralize(text: str, *, inline_only: bool) -> str:
     # Reference definitions are taken away by the parser (no event shows them): escaped whole.
     for definition in pyromark.reference_definitions(source).values():
         edits.escape(definition["span"]["start"], definition["span"]["end"])
-    return edits.apply()[len(prefix) :].decode("utf-8")
+    return edits.apply()[len(prefix) :].decode("utf-8"), edits.marks
 
 
 class _MetadataLookalike:
@@ -333,10 +350,28 @@ _CJK = re.compile(
     "[\u2e80-\u9fff\uac00-\ud7af\uf900-\ufaff\ufe30-\ufe4f\uff00-\uffef\U00020000-\U0003134f]"
 )
 _STARS = re.compile(r"\*+")
+# Where the amendment reads a run otherwise than CommonMark: after a CJK character and before
+# punctuation (it may open), or after punctuation and before a CJK character (it may close).
+_CJK_THEN_STARS = re.compile(_CJK.pattern + r"\*+(.)", re.DOTALL)
+_STARS_THEN_CJK = re.compile(r"(.)\*+" + _CJK.pattern, re.DOTALL)
+
+
+def _amendment_applies(text: str) -> bool:
+    """Whether the CJK-friendly amendment could pair a run of asterisks in `text` that
+    CommonMark does not: cheap, and before any parse."""
+    if "*" not in text:
+        return False
+    return any(
+        unicodedata.category(found.group(1))[0] in "PS"
+        for pattern in (_CJK_THEN_STARS, _STARS_THEN_CJK)
+        for found in pattern.finditer(text)
+    )
+
+
 CJK_EMPHASIS_MARKS = {
     ("**", True): "\ue002", ("**", False): "\ue003", ("*", True): "\ue004", ("*", False): "\ue005"
 }  # fmt: skip
-"""What `mark_cjk_emphasis` writes for an opening or closing delimiter (private-use
+"""What `block(emphasis_marks=True)` writes for an opening or closing delimiter (private-use
 characters, which `normalize` removes from any text, so none can be forged)."""
 
 
@@ -393,56 +428,12 @@ def _line_cjk_emphasis(
     return cjk_emphasis(text, before, after)
 
 
-def mark_cjk_emphasis(markdown: str) -> str:
-    """`markdown` (sanitized) with the delimiters of its CJK-friendly emphasis replaced by
-    `CJK_EMPHASIS_MARKS`, for a renderer that lacks the amendment: the same emphasis the
-    sanitizer kept, found the same way."""
-    if "*" not in markdown or _CJK.search(markdown) is None:
-        return markdown
-    source = markdown.encode("utf-8")
-    edits: list[tuple[int, int, str]] = []
-    in_code = False
-    for raw, span in pyromark.events_with_range(markdown, options=_OPTIONS, merge_text=True):
-        if type(raw) is str:
-            continue
-        event: dict[str, Any] = raw  # type: ignore[assignment]
-        marker = event.get("Start", event.get("End"))
-        if marker is not None:
-            if (isinstance(marker, dict) and "CodeBlock" in marker) or marker == "CodeBlock":
-                in_code = "Start" in event
-            continue
-        value = event.get("Text")
-        start, end = span["start"], span["end"]
-        if value is None or in_code or source[start:end] != str(value).encode("utf-8"):
-            continue
-        for opening, closing, length in _line_cjk_emphasis(source, start, end, str(value)):
-            delimiter = "*" * length
-            edits.append(
-                (
-                    start + len(str(value)[:opening].encode()),
-                    length,
-                    CJK_EMPHASIS_MARKS[delimiter, True],
-                )
-            )
-            edits.append(
-                (
-                    start + len(str(value)[:closing].encode()),
-                    length,
-                    CJK_EMPHASIS_MARKS[delimiter, False],
-                )
-            )
-    out = bytearray(source)
-    for position, length, mark in sorted(edits, reverse=True):
-        out[position : position + length] = mark.encode("utf-8")
-    return out.decode("utf-8")
-
-
 def cjk_emphasis(text: str, before: str, after: str) -> list[tuple[int, int, int]]:
     """The emphasis CommonMark leaves as text in `text` (between `before` and `after`, the
     characters around it) that the CJK-friendly amendment reads: `**99.40%**的`. Each as
     (opening index, closing index, delimiter length), for `*` runs of one or two only, and
     none unless every run pairs."""
-    if "*" not in text or _CJK.search(text + before + after) is None:
+    if not _amendment_applies(before + text + after):
         return []
     pairs: list[tuple[int, int, int]] = []
     openers: list[tuple[int, int]] = []
@@ -469,10 +460,14 @@ def cjk_emphasis(text: str, before: str, after: str) -> list[tuple[int, int, int
 class _Edits:
     """Replacements of byte ranges of the source, applied at once."""
 
-    def __init__(self, source: bytes) -> None:
+    def __init__(self, source: bytes, *, emphasis: bool) -> None:
         self.source = source
+        self.emphasis = emphasis
+        """Whether emphasis is allowed, so that the CJK-friendly kind is kept too."""
         self.replacements: list[tuple[int, int, bytes]] = []
         self.escaped: list[tuple[int, int]] = []
+        self.marks: _Marks = []
+        """Where the kept CJK-friendly delimiters stand, for `block(emphasis_marks=True)`."""
 
     def escape(self, start: int, end: int) -> None:
         """`source[start:end]` shown literally: every escapable character escaped."""
@@ -535,14 +530,16 @@ class _Edits:
             out.append(escape_words(piece[position:], first and not position))
             return "".join(out)
 
-        kept = self._cjk_emphasis(start, end, value) if not linkify else []
+        kept = self._cjk_emphasis(start, end, value) if self.emphasis and not linkify else []
         if kept:
             # Their delimiters stay as written, the text between them escaped as any.
             pieces, position = [], 0
             for opening, closing, length in kept:
-                for delimiter in (opening, closing):
+                for delimiter, opens in ((opening, True), (closing, False)):
                     pieces.append(escape_piece(value[position:delimiter], not position))
                     pieces.append(value[delimiter : delimiter + length])
+                    at = start + len(value[:delimiter].encode("utf-8"))
+                    self.marks.append((at, length, CJK_EMPHASIS_MARKS["*" * length, opens]))
                     position = delimiter + length
             pieces.append(escape_piece(value[position:], not position))
             self.replacements.append((start, end, "".join(pieces).encode("utf-8")))

@@ -371,7 +371,7 @@ def _inline_html(text: str) -> str:
 
 
 def _block_html(text: str) -> str:
-    return render_block(sanitize.block(text))
+    return render_block(sanitize.block(text, emphasis_marks=True))
 
 
 def _is_web_url(url: str) -> bool:
