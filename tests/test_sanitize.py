@@ -154,6 +154,7 @@ def test_block(text: str, expected: str) -> None:
         ("What the __init__ of a *Speech* Model Learns", "What the \\_\\_init\\_\\_ of a \\*Speech\\* Model Learns"),
         ("**Bold** Claim, _Under_ Score", "\\*\\*Bold\\*\\* Claim, \\_Under\\_ Score"),
         ("A `code` span", "A \\`code\\` span"),
+        ("达到**99.40%**的", "达到\\*\\*99.40%\\*\\*的"),  # the CJK-friendly kind neither
     ],
 )  # fmt: skip
 def test_inline(text: str, expected: str) -> None:
