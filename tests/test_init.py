@@ -35,6 +35,9 @@ def test_init_then_build_then_the_site_builds(site: Site) -> None:
     created = {Path(line).relative_to("my-digest").as_posix() for line in init.stdout.split()}
     assert created == {"config.yaml", ".gitignore", *SITE_FILES}
     assert "export OPENAI_API_KEY" in init.stderr and "cd my-digest && digest build" in init.stderr
+    # The preview step as printed names only options the command has.
+    preview = init.stderr.splitlines()[-1].split("digest preview", 1)[1].split()
+    assert all(option in ("--output", "--base-url", "--no-search", "--port") for option in preview)
     config = load_config(folder / "config.yaml")
     assert config.arxiv.categories == ["cs.SD", "eess.AS"] and config.window.anchor == "08:50"
     workflow = (folder / ".github/workflows/daily.yml").read_text(encoding="utf-8")

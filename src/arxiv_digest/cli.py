@@ -466,7 +466,7 @@ def init(
         " config.yaml for a provider other than OpenAI; in GitHub, the repository secret"
         " OPENAI_API_KEY)\n"
         f"  2. Build today's digest: {where}digest build\n"
-        f"  3. Look at it: {where}digest preview --serve"
+        f"  3. Look at it: {where}digest preview"
     )
 
 
