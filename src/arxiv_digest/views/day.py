@@ -58,8 +58,6 @@ class ViewSettings:
 @dataclass(frozen=True)
 class PaperView:
     paper: Paper
-    url: str
-    """Its place on its day's page, under the site."""
     anchor: str
     abs_url: str
     pdf_url: str
@@ -75,15 +73,10 @@ class PaperView:
     topics: tuple[str, ...]
     """The triage's topics that the site lists (keys), in the answer's order."""
     links: tuple[Link, ...]
-    gaps: Mapping[str, str]
     venue: str | None
     revised: bool
     interests: tuple[str, ...]
     """The site's interests the paper matches."""
-
-    @property
-    def arxiv_id(self) -> str:
-        return self.paper.arxiv_id
 
     @property
     def title_zh(self) -> str:
@@ -105,7 +98,6 @@ class UnshownView:
 @dataclass(frozen=True)
 class DayView:
     day: date
-    url: str
     timezone: str
     zone_abbreviation: str
     """The zone's abbreviation at the window's end (CST), empty where the zone has none."""
@@ -135,7 +127,6 @@ def day_view(record: DayRecord, settings: ViewSettings) -> DayView:
     window = record.zoned_window()
     return DayView(
         day=record.day,
-        url=urls.day(record.day),
         timezone=record.window.timezone,
         zone_abbreviation=window.end.strftime("%Z"),
         anchor=window.end.strftime("%H:%M"),
@@ -165,7 +156,6 @@ def _paper_view(day: date, shown: ShownPaper, settings: ViewSettings) -> PaperVi
     triage = parse_triage(triage_answer.text) if triage_answer else None
     return PaperView(
         paper=paper,
-        url=urls.paper(day, paper.arxiv_id),
         anchor=urls.paper_anchor(paper.arxiv_id),
         abs_url=urls.abs_url(paper.arxiv_id),
         pdf_url=urls.pdf_url(paper.arxiv_id),
@@ -177,7 +167,6 @@ def _paper_view(day: date, shown: ShownPaper, settings: ViewSettings) -> PaperVi
         triage=triage,
         topics=tuple(key for key in triage.topics if key in settings.topics) if triage else (),
         links=shown.links,
-        gaps=shown.gaps,
         venue=paperinfo.venue(paper.comment),
         revised=paperinfo.revised(paper),
         interests=tuple(paperinfo.interests_of(paper, settings.interests)),

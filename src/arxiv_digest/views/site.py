@@ -465,13 +465,14 @@ def _write_indexes(
             feed_title=f"{settings.identity.title} · {label}",
             entries=[
                 {
-                    "id": urls.paper(date.fromisoformat(summary.day), paper.arxiv_id),
-                    "url": urls.paper(date.fromisoformat(summary.day), paper.arxiv_id),
+                    "id": url,
+                    "url": url,
                     "title": paper.title_zh or paper.arxiv_id,
                     "updated": summary.day,
                     "content": paper_entry.render(paper=paper),
                 }
                 for summary, paper in by_topic[key][:TOPIC_FEED_PAPERS]
+                for url in [urls.paper(date.fromisoformat(summary.day), paper.arxiv_id)]
             ],
         )
     for url, text in pages.items():
