@@ -184,9 +184,10 @@ class Bench:
         confirm: Confirm | None = None,
         max_requests: int | None = None,
         announcements: bool = False,
+        now: datetime | None = None,
     ) -> RunReport:
         """Build `days` (with `refresh` windows before them, or the unsettled ones), reading
-        today's listing when `announcements` is set."""
+        today's listing when `announcements` is set, with `now` as the run's clock."""
         config = self.config
         named = [date.fromisoformat(day) for day in days]
         if refresh == "unsettled":
@@ -213,7 +214,7 @@ class Bench:
                     store=store,
                     announcements=self.source if announcements else None,
                 )
-                options = RunOptions(confirm=confirm, max_requests=max_requests)
+                options = RunOptions(confirm=confirm, max_requests=max_requests, now=now)
                 return await build(chosen, config, services, self.messages.append, options)
             finally:
                 store.close()

@@ -44,25 +44,30 @@ JEKYLL_CONTENT_ATTRIBUTES = {
     "a@href", "h2@id", "div@class", "pre@class", "code@class", "span@class", "ol@start",
 }  # fmt: skip
 # What the site's own article template writes around the answers.
-SITE_LAYOUT_TAGS = {"article", "header", "h1", "h2", "time", "p", "details", "summary", "ol",
-                    "li", "a", "span", "section", "dl", "dt", "dd", "div", "ul"}  # fmt: skip
+SITE_LAYOUT_TAGS = {"article", "header", "h1", "h2", "h3", "time", "p", "details", "summary",
+                    "ol", "li", "a", "span", "section", "dl", "dt", "dd", "div", "ul"}  # fmt: skip
 SITE_LAYOUT_ATTRIBUTES = {
-    "article@class", "article@data-pagefind-body", "h1@data-pagefind-meta", "time@datetime",
-    "p@class", "p@data-pagefind-ignore", "details@class", "details@open", "dt@data-pagefind-ignore",
-    "span@data-pagefind-ignore",
-    "details@data-pagefind-ignore", "a@href", "a@rel", "a@lang", "a@class", "span@lang",
-    "section@class", "section@data-pagefind-ignore", "h2@id", "h2@lang", "dl@class", "dd@lang",
-    "div@class", "div@lang", "ol@start", "span@class",
+    "article@class", "article@data-pagefind-body", "article@data-filter",
+    "article@data-pagefind-meta", "h1@data-pagefind-meta", "h1@data-pagefind-weight",
+    "time@datetime", "p@class", "p@lang", "p@data-pagefind-ignore", "p@data-pagefind-meta",
+    "p@data-pagefind-weight", "details@class", "details@open", "dt@data-pagefind-ignore",
+    "dd@data-pagefind-ignore", "span@data-pagefind-ignore", "span@title", "h3@class",
+    "details@data-pagefind-ignore", "a@href", "a@rel", "a@lang", "a@class", "a@title",
+    "a@aria-label", "a@data-topic", "span@lang", "section@class", "section@id",
+    "section@data-topics", "section@data-pagefind-ignore", "h2@id", "h2@lang", "dl@class",
+    "dd@lang", "h2@data-pagefind-ignore", "div@class", "div@lang", "div@data-pagefind-ignore", "div@data-pagefind-meta",
+    "ol@start", "span@class", "pre@class", "pre@lang",
 }  # fmt: skip
 SITE_CONTENT_ATTRIBUTES = SITE_LAYOUT_ATTRIBUTES | {
     f"{tag}@{name}" for tag, names in ATTRIBUTES.items() for name in names
 }
 # What the other pages' templates write in <main> (home, archive, topics, search, 404).
-SITE_PAGE_TAGS = SITE_LAYOUT_TAGS | TAGS | {"form", "input", "button", "br"}
+SITE_PAGE_TAGS = SITE_LAYOUT_TAGS | TAGS | {"form", "input", "button", "br", "nav"}
 SITE_PAGE_ATTRIBUTES = SITE_CONTENT_ATTRIBUTES | {
     "form@class", "form@action", "form@method", "form@role", "input@type", "input@name",
     "input@placeholder", "input@aria-label", "input@autofocus", "button@type", "p@id",
-    "p@role", "ol@id", "ol@class", "ul@class", "section@id",
+    "p@role", "ol@id", "ol@class", "ul@class", "section@id", "section@data-filter",
+    "li@class", "li@data-topics", "nav@class", "nav@aria-label", "strong@aria-current",
 }  # fmt: skip
 FEED_ENTRY_TAGS = {"article", "header", "h1", "time", "p", "nav", "strong", "ol"}
 FEED_ENTRY_ATTRIBUTES = {
@@ -70,8 +75,8 @@ FEED_ENTRY_ATTRIBUTES = {
     "nav@aria-label", "p@class", "span@class", "p@lang",
 }  # fmt: skip
 # A search result as the search page's script builds it (text, and Pagefind's <mark>).
-SEARCH_RESULT_TAGS = {"li", "a", "div", "p", "mark"}
-SEARCH_RESULT_ATTRIBUTES = {"a@href", "a@lang", "div@class", "p@class"}
+SEARCH_RESULT_TAGS = {"li", "a", "div", "p", "mark", "span"}
+SEARCH_RESULT_ATTRIBUTES = {"a@href", "a@class", "span@class", "span@lang", "div@class", "p@class"}
 # The outputs that show the first paper's triage (its one-line fields are hostile).
 SHOWS_TRIAGE = {
     "index.html", "2026/02/13/arxiv/index.html", "topics/asr/index.html",
@@ -346,20 +351,25 @@ def feed_entry(feed: str, number: int, page: Surface) -> Surface:
     )  # fmt: skip
 
 
-def day_page(url: str) -> Surface:
+SITE_SCRIPT = "/assets/site.js"
+
+
+def day_page(url: str, scripts: tuple[str, ...] = (SITE_SCRIPT,)) -> Surface:
     return Surface(
-        "site page", url, "article.day", [],
+        "site page", url, "article.day", list(scripts),
         SITE_LAYOUT_TAGS | TAGS, SITE_CONTENT_ATTRIBUTES, structure=True,
-        heading="section.paper > h2", details="details.analysis", rule="section.paper",
+        heading="section.paper > h2", details="div.analysis", rule="section.paper",
         label="strong", labels=0, text_after=True,
     )  # fmt: skip
 
 
-def site_page(name: str, url: str) -> Surface:
-    """Any other page of the site: what its <main> holds; only the search page runs a script."""
-    scripts = ["/assets/search.js"] if name == "search/index.html" else []
+def site_page(name: str, url: str, scripts: tuple[str, ...] = (SITE_SCRIPT,)) -> Surface:
+    """Any other page of the site: what its <main> holds; every page runs the site's own
+    script, the search page its search script too."""
+    if name == "search/index.html":
+        scripts = (*scripts, "/assets/search.js")
     return Surface(
-        name, url, "main", scripts, SITE_PAGE_TAGS, SITE_PAGE_ATTRIBUTES, structure=False
+        name, url, "main", list(scripts), SITE_PAGE_TAGS, SITE_PAGE_ATTRIBUTES, structure=False
     )
 
 
@@ -431,7 +441,7 @@ def test_every_file_the_site_writes_holds_only_the_allowlist(
                 assert hostile.LITERAL_TITLE in report["text"], name
         elif name.endswith(".xml"):
             kind = "feed"
-            page = day_page("") if name == "feed.xml" else site_page(name, "")
+            page = day_page("", ()) if name == "feed.xml" else site_page(name, "", ())
             texts = []
             for number, content in enumerate(feed_entries(path)):
                 entry = feed_entry(name, number, page)
@@ -443,20 +453,29 @@ def test_every_file_the_site_writes_holds_only_the_allowlist(
         else:
             pytest.fail(f"{name}: no check for this kind of output; add one to this test")
         kinds[kind] = kinds.get(kind, 0) + 1
-    # Home, archive, topics, three topic pages, search, 404 and the day; the feed and three
-    # topic feeds; the stylesheet and the search script.
-    assert kinds["page"] == 9 and kinds["feed"] == 4 and kinds["asset"] == 2, kinds
+    # Home, the archive (and its year), topics, three topic pages, search, 404, the day and
+    # a page per paper; the feed and three topic feeds; the stylesheet and the two scripts.
+    assert kinds == {
+        "page": 10 + PAPERS,
+        "feed": 4,
+        "asset": 3,
+        "search index": kinds["search index"],
+    }, kinds
 
-    # The search index's records: site paths only, and the papers' titles as text.
+    # The search index's records: one per paper, site paths only, the titles as text.
     records = search_records(site_dir)
-    assert [record["url"] for record in records] == ["/2026/02/13/arxiv/"]
-    titles = {anchor["text"] for record in records for anchor in record["anchors"]}
+    assert len(records) == PAPERS
+    assert all(re.fullmatch(r"/papers/[\w./-]+/", record["url"]) for record in records)
+    titles = {record["meta"].get("title_en", record["meta"]["title"]) for record in records}
     assert hostile.LITERAL_TITLE in titles
-    assert all(set(record["meta"]) == {"title"} for record in records)
+    assert all(
+        set(record["meta"]) <= {"title", "title_en", "summary", "day", "topics"}
+        for record in records
+    )
     # ... and the results the search page shows from them, with its script on.
     for query in ("alert", "iframe", "javascript"):
         report = browser.search(site_dir, query)
-        results = Surface(f"search for {query}", "", "#search-results", ["/assets/search.js"],
+        results = Surface(f"search for {query}", "", "#search-results", [SITE_SCRIPT, "/assets/search.js"],
                           SEARCH_RESULT_TAGS, SEARCH_RESULT_ATTRIBUTES, structure=False)  # fmt: skip
         assert violations(report, results) == [], query
 

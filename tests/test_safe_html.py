@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from arxiv_digest.views import safe_html
+from arxiv_digest.views import safe_html, sanitize
 from arxiv_digest.views.safe_html import checked_mathml, render_block
 from arxiv_digest.views.sanitize import block
 
@@ -49,6 +49,13 @@ def test_a_formula_alone_is_displayed_and_bad_tex_is_shown_as_text() -> None:
     assert html.startswith('<p><math display="block"><mfrac>')
     assert "文中 $$\\foo{x}$$ 与" in html
     assert '<a href="https://example.org/a_b" rel="nofollow noopener ugc">' in html
+
+
+def test_a_formula_on_a_line_of_its_own_is_displayed() -> None:
+    # `\[ … \]` between two lines of a paragraph, as analyses write a displayed formula.
+    html = render_block(sanitize.block("损失为\n\\[ L = \\frac{a}{b} \\]\n其中 \\( a \\) 是常数。"))
+    assert '损失为\n<math display="block"><mi>L</mi>' in html
+    assert "其中 <math><mi>a</mi></math> 是常数" in html  # within text: inline
 
 
 def test_a_converter_that_writes_more_than_mathml_is_not_believed(

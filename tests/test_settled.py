@@ -14,6 +14,7 @@ from arxiv_digest.audit import audit
 from arxiv_digest.models import Paper
 from arxiv_digest.report import RunReport
 from arxiv_digest.sources.announce import Announcement, Listed, deadline_before, is_settled
+from tests import corpus
 from tests.inprocess import Bench, as_paper
 from tests.standins import EASTERN, FeedPaper, is_announcement_day
 from tests.test_refresh import BEIJING, answer_anything, beijing_day
@@ -121,6 +122,20 @@ def test_a_year_with_closures_settles_every_window_and_loses_no_paper(tmp_path: 
     assert most_rebuilt == 13  # on 5 January, the first night after the closure's announcements
     assert late == len(HELD)  # the held papers joined their settled days
     assert quiet_nights >= 2 * 52 + len(CLOSURE)  # Saturdays, Sundays (Beijing) and closures
+
+
+def test_a_window_older_than_arxiv_s_longest_delay_settles_without_a_listing(
+    tmp_path: Path,
+) -> None:
+    # The RSS listing is not read (it failed, or a backfill): age alone settles a window.
+    bench = Bench.of(tmp_path)
+    end = datetime(2026, 2, 13, 0, 50, tzinfo=UTC)  # 2026-02-13's window closes
+    bench.build(corpus.DAY, now=end + timedelta(days=14))
+    assert not bench.record().settled  # two weeks: the year's closure can be as long
+    bench.build(corpus.DAY, now=end + timedelta(days=14, minutes=1))
+    assert bench.record().settled
+    bench.build("2026-02-14", now=None)  # no clock given: nothing settles by age
+    assert not bench.record("2026-02-14").settled
 
 
 def test_a_listing_settles_windows_up_to_its_deadline() -> None:

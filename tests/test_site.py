@@ -14,7 +14,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ import feedparser
 import pytest
 
 import arxiv_digest
+from arxiv_digest.answers.tasks import ANALYSIS_PARTS
 from arxiv_digest.errors import BadInputError, ConfigError
 from arxiv_digest.views.jekyll import read_site_identity
 from arxiv_digest.views.search import write_index
@@ -55,7 +56,8 @@ ANALYSIS = (
     "3)  \n- **实验效果**：误差明显下降，代码见 https://github.com/example/reverb-ssm 。"
 )
 PAGES = ["/", "/2026/02/13/arxiv/", "/2026/02/14/arxiv/", "/2026/02/15/arxiv/", "/archive/",
-         "/topics/", "/topics/asr/", "/search/?q=prosody", "/no-such-page/"]  # fmt: skip
+         "/topics/", "/topics/asr/", "/papers/2602.20003/", "/search/?q=prosody",
+         "/no-such-page/"]  # fmt: skip
 
 
 def make_bench(root: Path, base_path: str = "") -> Bench:
@@ -79,10 +81,16 @@ def make_bench(root: Path, base_path: str = "") -> Bench:
     return bench
 
 
-def build(bench: Bench) -> SiteResult:
+# The bench's clock: two days after 02-15, before any window is old enough to settle by age.
+BENCH_NOW = datetime(2026, 2, 17, 1, 30, tzinfo=UTC)
+
+
+def build(bench: Bench, now: datetime = BENCH_NOW) -> SiteResult:
     config = bench.config
     return build_site(
-        config.output.records_dir, bench.root / "_public", site_settings(config, bench.root)
+        config.output.records_dir,
+        bench.root / "_public",
+        site_settings(config, bench.root, now=now),
     )
 
 
@@ -118,7 +126,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Bench:
     bench = make_bench(tmp_path_factory.mktemp("site"), BASE)
     result = build(bench)
     assert (result.days, result.rendered, result.removed) == (3, 3, 0)
-    assert write_index(bench.root / "_public") == 3
+    assert write_index(bench.root / "_public") == 4  # one record per paper
     return bench
 
 
@@ -126,28 +134,34 @@ def test_pages_say_what_the_records_hold(site: Bench) -> None:
     out = site.root / "_public"
     home = (out / "index.html").read_text("utf-8")
     assert home.index("2026-02-15") < home.index("2026-02-14") < home.index("2026-02-13")
-    assert "论文 2602.20005v1 的中文标题" in home and "本文提出一种音频方法并验证了效果。" in home
-    assert "3 篇（窗口内 4 篇）" in home and "这个窗口里还没有已公告的新论文" in home
+    assert "2026-02-15</time> 周日" in home and "2026-02-13</time> 周五" in home
+    # The newest day with papers in full, compact; the older ones folded.
+    featured = home[home.index('class="day-summary featured"') : home.index("</section>")]
+    assert "2026-02-14" in featured and "本文提出一种音频方法并验证了效果。" in featured
+    assert '<details class="day-summary">' in home and "3 篇（窗口内 4 篇）" in home
 
     day = parsed(out / "2026/02/13/arxiv/index.html")
     html = (out / "2026/02/13/arxiv/index.html").read_text("utf-8")
-    headings = [(tag, attrs) for tag, attrs in day.elements if tag in ("h1", "h2", "h3")]
-    assert [tag for tag, _ in headings] == ["h1", "h2", "h2", "h2", "h2"]  # in order
-    papers = [attrs["id"] for tag, attrs in headings if tag == "h2" and attrs.get("id")]
+    headings = [tag for tag, _ in day.elements if tag in ("h1", "h2")]
+    assert headings == ["h1", "h2", "h2", "h2", "h2"]  # the day, three papers, the left-out
+    papers = [attrs["id"] for tag, attrs in day.elements if tag == "section" and attrs.get("id")]
     assert papers == ["arxiv-2602.20005", "arxiv-2602.20004", "arxiv-2602.20003"]
     toc = [url for url in day.urls if url.startswith("#arxiv-")]
-    assert toc == [f"#{anchor}" for anchor in papers]
-    assert all(
-        attrs.get("lang") == "en" for tag, attrs in headings if tag == "h2" and attrs.get("id")
-    )
-    assert f'href="{BASE}/2026/02/14/arxiv/" rel="next"' in html
+    assert toc == [f"#{anchor}" for anchor in papers] * 2  # the contents, and each "#" link
+    for paper_id in ("2602.20005", "2602.20004", "2602.20003"):
+        assert f"{BASE}/papers/{paper_id}/" in day.urls
+    # Chinese title first, English beneath; translation and analysis one click away.
+    assert html.index("论文 2602.20005v1 的中文标题") < html.index("Breathing Room")
+    assert html.count('<details class="more">') == 3 and '<details class="toc">' in html
+    assert f'href="{BASE}/2026/02/14/arxiv/" rel="next">后一天 2026-02-14 周六 →' in html
     # The paper the cap left out, with why; the gap-free analyses; formulas as MathML.
     assert "A Paper Submitted One Minute" not in html  # outside the window
     assert "Counting Speakers in Overlapped Meetings" in html and "超出每日上限" in html
-    assert html.count('<details class="analysis"') == 3
+    assert html.count('<div class="analysis">') == 3
     assert html.count("<math") >= 3 and 'display="block"' in html and "\\Vert" not in html
     assert '<a href="https://github.com/example/reverb-ssm" rel="nofollow noopener ugc">' in html
-    assert f'<a class="topic" href="{BASE}/topics/asr/">' in html
+    assert f'<a class="topic" href="{BASE}/topics/asr/" data-topic="asr">' in html
+    assert "v2 修订版" in html  # 2602.20004v2
 
     assert "arXiv 尚未公告完这一窗口，之后可能增加" in html  # built before arXiv announced it all
     empty = (out / "2026/02/15/arxiv/index.html").read_text("utf-8")
@@ -157,10 +171,91 @@ def test_pages_say_what_the_records_hold(site: Bench) -> None:
         and f'{BASE}/2026/02/14/arxiv/" rel="prev"' in empty
     )
     archive = (out / "archive/index.html").read_text("utf-8")
-    assert '<section id="2026-02">' in archive and "无新论文" in archive
-    assert "404" in (out / "404.html").read_text("utf-8") or "找不到" in (
-        out / "404.html"
-    ).read_text("utf-8")
+    assert '<section id="2026-02">' in archive and "arXiv 没有公告新论文" in archive
+    assert archive == (out / "archive/2026/index.html").read_text("utf-8")
+    assert "找不到" in (out / "404.html").read_text("utf-8")
+
+
+def test_a_paper_has_its_own_page(site: Bench) -> None:
+    out = site.root / "_public"
+    page = out / "papers/2602.20003/index.html"
+    html = page.read_text("utf-8")
+    links = parsed(page)
+    # Chinese title first, English beneath; authors, links, translation, abstract.
+    assert html.index("论文 2602.20003v1 的中文标题") < html.index("Listening in Rooms")
+    for url in (
+        "https://arxiv.org/abs/2602.20003v1",
+        "https://arxiv.org/pdf/2602.20003v1",
+        "https://arxiv.org/html/2602.20003v1",
+        f"{BASE}/2026/02/13/arxiv/#arxiv-2602.20003",
+        f"{BASE}/papers/2602.20004/",  # the previous paper of the day
+    ):
+        assert url in links.urls, url
+    assert "Hana Sato" in html and "一个 Mamba 编码器" in html and "A Mamba encoder" in html
+    # The analysis' parts are headings, named as the analysis prompt names them.
+    parts = re.findall(r'<h3 class="part">(.*?)</h3>', html)
+    assert parts == [f"{number}. {name}" for number, name in enumerate(ANALYSIS_PARTS, 1)]
+    assert "1)" not in html.split("<h2>详细解读</h2>")[1].split("</section>")[0]
+    # Its permalink and a BibTeX entry to copy.
+    assert '<link rel="canonical" href="https://example.org/digest/papers/2602.20003/">' in html
+    assert "@misc{sato2026listening," in html and "eprint = {2602.20003}" in html
+    # The first paper of its day has no previous one; the last, no next.
+    first = parsed(out / "papers/2602.20005/index.html")
+    assert not any("rel" in attrs and attrs["rel"] == "prev" for _, attrs in first.elements)
+    assert ("a", {"href": f"{BASE}/papers/2602.20004/", "rel": "next"}) in first.elements
+    assert not (out / "papers/2602.20001").exists()  # left out by the cap: no page
+
+
+def test_a_day_says_the_same_everywhere_and_settles_by_age(tmp_path: Path) -> None:
+    bench = make_bench(tmp_path)
+    build(bench)
+    out = tmp_path / "_public"
+    home = (out / "index.html").read_text("utf-8")
+    day = (out / "2026/02/15/arxiv/index.html").read_text("utf-8")
+    said = "arXiv 已公告完这一窗口，其中没有这些分类的新论文。"
+    assert said in home and said in day and "还没有已公告" not in home
+    assert "尚未公告完" in (out / "2026/02/13/arxiv/index.html").read_text("utf-8")
+
+    # Three weeks on, a window arXiv may have been slow to announce is settled whatever its
+    # record says: the day that was pending is rendered again, and says so no more.
+    later = build(bench, now=BENCH_NOW + timedelta(days=21))
+    assert later.rendered == 2  # 02-13 and 02-14, built before Tuesday's listing
+    for shown_on in ("13", "14"):
+        page = (out / f"2026/02/{shown_on}/arxiv/index.html").read_text("utf-8")
+        assert "尚未公告完" not in page, shown_on
+    assert "尚未公告完" not in (out / "index.html").read_text("utf-8")
+
+
+def test_a_gap_between_days_is_named_as_one(tmp_path: Path) -> None:
+    bench = make_bench(tmp_path)
+    bench.record_path("2026-02-14").unlink()
+    bench.build("2026-02-20")
+    build(bench)
+    html = (tmp_path / "_public/2026/02/15/arxiv/index.html").read_text("utf-8")
+    assert "← 上一期（相隔 2 天） 2026-02-13 周五" in html
+    assert "下一期（相隔 5 天） 2026-02-20 周五 →" in html
+    assert "前一天" not in html and "后一天" not in html
+
+
+def test_a_paper_on_two_days_has_one_page_from_the_earlier(tmp_path: Path) -> None:
+    bench = make_bench(tmp_path)
+    earlier = bench.record_path("2026-02-13")
+    later = bench.record_path("2026-02-20")
+    later.write_text(
+        earlier.read_text("utf-8").replace("2026-02-13", "2026-02-20").replace(
+            "2026-02-12", "2026-02-19"
+        ),
+        "utf-8",
+    )  # fmt: skip
+    build(bench)
+    page = tmp_path / "_public/papers/2602.20003/index.html"
+    assert "2026-02-13</time> 周五" in page.read_text("utf-8")
+    earlier.unlink()  # now the later day owns it, and writes it though it did not change
+    result = build(bench)
+    assert result.removed == 1 and "2026-02-20</time> 周五" in page.read_text("utf-8")
+    later.unlink()
+    build(bench)
+    assert not page.exists()
 
 
 def test_every_link_leads_somewhere(site: Bench) -> None:
@@ -197,11 +292,12 @@ def test_feeds_are_valid_atom_with_the_days_content(site: Bench) -> None:
     assert [entry.link for entry in feed.entries] == [
         f"https://example.org{BASE}/2026/02/{day}/arxiv/" for day in ("15", "14", "13")
     ]
+    assert feed.entries[2].title == "2026-02-13 周五 · 3 篇"
     content = feed.entries[2].content[0].value
     assert "Breathing Room" in content and "<math" in content and "<script" not in content
     topic = feedparser.parse((out / "topics/asr/feed.xml").read_bytes())
     assert not topic.bozo and len(topic.entries) == 4
-    assert topic.entries[0].link.endswith("/2026/02/14/arxiv/#arxiv-2602.20002")
+    assert topic.entries[0].link == f"https://example.org{BASE}/papers/2602.20002/"
 
 
 def test_rebuilds_render_only_what_changed(tmp_path: Path) -> None:
@@ -382,18 +478,31 @@ def test_every_page_loads_with_nothing_from_elsewhere(chromium: Any, served: str
         ("韵律", "Breathing Room"),  # Chinese, from a translation
         ("codebooks", "Sparse Codebooks"),  # English, from a title
         ("Natarajan", "Sparse Codebooks"),  # an author
-        ("2602.20003", "Listening in Rooms"),  # an arXiv id
     ],
 )
 def test_search_finds_the_paper(chromium: Any, served: str, query: str, expected: str) -> None:
     context, page, problems = open_page(chromium, served)
     page.goto(f"{served}/search/?q={query}")
-    first = page.locator("#search-results li a").first
+    first = page.locator("#search-results li").first
     first.wait_for(timeout=10_000)
     assert expected in first.inner_text()
-    href = first.get_attribute("href")
-    assert href is not None and href.startswith(f"{BASE}/2026/02/")
-    assert "#arxiv-" in href
+    href = first.locator("a").first.get_attribute("href")
+    assert href is not None and href.startswith(f"{BASE}/papers/2602.")
+    assert problems == []
+    context.close()
+
+
+def test_a_pasted_id_opens_its_paper(chromium: Any, served: str) -> None:
+    context, page, problems = open_page(chromium, served)
+    page.goto(f"{served}/search/?q=https://arxiv.org/abs/2602.20003v1")
+    page.wait_for_url(f"{served}/papers/2602.20003/")
+    assert "Listening in Rooms" in page.inner_text("h1 + .title-en")
+    page.goto(f"{served}/search/?q=2699.00001")  # not on this site: said so, with arXiv's page
+    page.get_by_text("本站没有收录 arXiv:2699.00001").wait_for(timeout=10_000)
+    assert page.locator("#search-status a").get_attribute("href") == (
+        "https://arxiv.org/abs/2699.00001"
+    )
+    problems[:] = [problem for problem in problems if "404" not in problem]  # the lookup
     assert problems == []
     context.close()
 
@@ -406,6 +515,7 @@ def test_search_from_the_form(chromium: Any, served: str) -> None:
     page.wait_for_url(re.compile(r".*/search/\?q=Mei\+Lin$"))
     page.locator("#search-results li a").first.wait_for(timeout=10_000)
     assert "Breathing Room" in page.locator("#search-results").inner_text()
+    assert problems == [] and page.locator("#search-results li").count() == 1
     assert problems == []
     context.close()
 
@@ -437,8 +547,9 @@ def test_typography_languages_and_print(chromium: Any, served: str) -> None:
     context, page, _ = open_page(chromium, served, viewport={"width": 390, "height": 900})
     page.goto(served + "/2026/02/13/arxiv/")
     assert page.evaluate("document.documentElement.lang") == "zh-CN"
+    page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
     langs = page.evaluate(
-        "[...document.querySelectorAll('section.paper h2, dl.facts dd:first-of-type')]"
+        "[...document.querySelectorAll('section.paper .title-en, dl.facts dd:first-of-type')]"
         ".map(e => e.closest('[lang]').lang)"
     )
     assert langs and set(langs) == {"en"}
@@ -470,9 +581,10 @@ def test_typography_languages_and_print(chromium: Any, served: str) -> None:
     assert len(spread) >= 3 and max(abs(width) for width in spread) < 0.5, spread
     assert page.evaluate("getComputedStyle(document.body).letterSpacing") == "normal"
 
+    page.reload()  # every paper closed again: print shows them all the same
     page.emulate_media(media="print")
     hidden = page.evaluate("getComputedStyle(document.querySelector('header.site nav')).display")
-    analysis = page.locator("details.analysis li").first
+    analysis = page.locator(".analysis li").first
     assert hidden == "none" and analysis.is_visible()
     context.close()
 
@@ -488,7 +600,11 @@ def test_digest_site_and_preview_from_the_command_line(tmp_path: Path) -> None:
         timeout=120, check=False,
     )  # fmt: skip
     assert built.returncode == 0, built.stderr
-    assert re.search(r"Site: 3 days, 3 rendered, 0 removed → .*_public \(", built.stderr)
+    assert re.search(
+        r"Site: 3 days \(3 rendered, 0 removed\), 4 paper pages \(4 written\),"
+        r" \d+ index pages written → .*_public \(",
+        built.stderr,
+    )
 
     process = subprocess.Popen(
         [str(DIGEST), "preview", "--no-search", "--port", "0"], cwd=tmp_path,

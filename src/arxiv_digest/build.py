@@ -8,7 +8,7 @@ import asyncio
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -56,7 +56,7 @@ from arxiv_digest.templating import BYTECODE_DIR, template_environment
 from arxiv_digest.views import jekyll
 from arxiv_digest.views.day import ViewSettings, day_view
 from arxiv_digest.views.post import post_context, render_post
-from arxiv_digest.window import day_of, window_for
+from arxiv_digest.window import day_of, settled_by_age, window_for
 from arxiv_digest.write import check_writable, write_atomically
 
 if TYPE_CHECKING:  # the real sources import the arXiv client and httpx2, which take time
@@ -117,6 +117,9 @@ class RunOptions:
     confirm: Confirm | None = None
     max_requests: int | None = None
     tracker: Tracker | None = None
+    now: datetime | None = None
+    """The run's clock, which settles windows older than arXiv's longest delay (None:
+    windows settle by arXiv's listing alone)."""
 
 
 @dataclass(frozen=True)
@@ -224,8 +227,10 @@ async def build(
     settles = None if findings and findings.unreturned else announcement
     built = []
     for plan in plans:
-        settled = (plan.previous is not None and plan.previous.settled) or is_settled(
-            plan.window.end, settles
+        settled = (
+            (plan.previous is not None and plan.previous.settled)
+            or is_settled(plan.window.end, settles)
+            or settled_by_age(plan.window.end, options.now)
         )
         record = assemble(plan, config, outcomes, enriched.links, settled)
         # The record first: the post is a view of it, and never the other way round.

@@ -12,7 +12,7 @@ import sys
 import time
 import traceback
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -238,6 +238,7 @@ def build(
                 confirm=functools.partial(_confirm, config=config, assume_yes=assume_yes),
                 max_requests=max_requests,
                 tracker=view,
+                now=_now(),
             ),
         )
     for day in report.days:
@@ -285,17 +286,22 @@ def _confirm(plan: RunPlan, *, config: Config, assume_yes: bool) -> bool:
 
 
 def _today(config: Config) -> date:
-    """Today in the site's time zone; DIGEST_NOW (ISO 8601) sets the clock, for tests and replays."""
+    """Today in the site's time zone (by `_now`)."""
+    return _now().astimezone(config.window.zone).date()
+
+
+def _now() -> datetime:
+    """The clock; DIGEST_NOW (ISO 8601) sets it, for tests and replays."""
     now_text = os.environ.get("DIGEST_NOW")
     if not now_text:
-        return datetime.now(config.window.zone).date()
+        return datetime.now(UTC)
     try:
         now = datetime.fromisoformat(now_text)
     except ValueError:
         raise BadInputError(f"DIGEST_NOW {now_text!r} is not an ISO 8601 date and time") from None
     if now.tzinfo is None:
         raise BadInputError(f"DIGEST_NOW {now_text!r} needs a UTC offset, e.g. +00:00")
-    return now.astimezone(config.window.zone).date()
+    return now
 
 
 def _days(
@@ -502,8 +508,10 @@ def _build_reader_site(
     started = time.monotonic()
     result = build_site(config.output.records_dir, output, settings)
     _say(
-        f"Site: {plural(result.days, 'day')}, {result.rendered} rendered,"
-        f" {result.removed} removed → {output} ({time.monotonic() - started:.2f} s)"
+        f"Site: {plural(result.days, 'day')} ({result.rendered} rendered, {result.removed}"
+        f" removed), {plural(result.papers, 'paper page')} ({result.paper_pages_written}"
+        f" written), {plural(result.index_pages, 'index page')} written"
+        f" → {output} ({time.monotonic() - started:.2f} s)"
     )
     if search:
         from arxiv_digest.views.search import BUNDLE_DIR, write_index
@@ -511,7 +519,7 @@ def _build_reader_site(
         if result.rendered or result.removed or not (output / BUNDLE_DIR).is_dir():
             started = time.monotonic()
             pages = write_index(output)
-            _say(f"Search: {plural(pages, 'day')} indexed ({time.monotonic() - started:.2f} s)")
+            _say(f"Search: {plural(pages, 'paper')} indexed ({time.monotonic() - started:.2f} s)")
         else:
             _say("Search: unchanged")
     return output, settings.identity.base_path

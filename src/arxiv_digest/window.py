@@ -42,6 +42,9 @@ def api_timestamp(moment: datetime) -> str:
 
 
 FIRST_ARXIV_DAY = date(1991, 8, 1)
+SETTLED_AFTER = timedelta(days=14)
+"""arXiv's longest delay between a submission and its announcement (the closure at the
+year's end): a window that ended longer ago than this is settled, whatever a listing said."""
 UNSETTLED_CEILING_DAYS = 30
 """`--refresh` looks this many windows back for unsettled ones: the longest closures
 (year's end) defer announcements by about ten days."""
@@ -54,3 +57,9 @@ def with_refresh(days: Iterable[date], refresh_days: int) -> list[date]:
         day - timedelta(days=n) for day in list(chosen) for n in range(1, refresh_days + 1)
     )
     return sorted(day for day in chosen if day >= FIRST_ARXIV_DAY)
+
+
+def settled_by_age(window_end: datetime, now: datetime | None) -> bool:
+    """Whether arXiv has announced all of a window by `now` whatever its listings said (no
+    clock given: it cannot tell)."""
+    return now is not None and now - window_end > SETTLED_AFTER

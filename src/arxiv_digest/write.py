@@ -44,14 +44,15 @@ def write_atomically(path: Path, content: str, *, durable: bool = True) -> bool:
     return True
 
 
-def stage_file(path: Path, content: str) -> Path | None:
+def stage_file(path: Path, content: str, by: str = "") -> Path | None:
     """`content` in a temporary file beside `path`, to be renamed onto it once every file of
     a build is staged (or removed if one fails); None when `path` holds `content` already.
+    `by` names who stages it, where two may stage the same file and one is chosen after.
     Not flushed to disk: for views that are made again from the records."""
     data = content.encode("utf-8")
     if _holds(path, data):
         return None
-    staged = path.with_name(f".{path.name}.staged")
+    staged = path.with_name(f".{path.name}{'.' + by if by else ''}.staged")
     try:
         try:
             staged.write_bytes(data)

@@ -156,14 +156,55 @@ def _triage(text: str, rules: AnswerRules) -> str:
     return json.dumps(canonical, ensure_ascii=False)
 
 
+ANALYSIS_PARTS = (
+    "研究背景，以及既有方法存在的问题",
+    "论文的核心方法如何解决这些问题",
+    "在哪些任务上取得了怎样的效果",
+)
+"""The analysis' three parts as its prompt names them, in order: the prompt lists them and
+the site's paper page heads each part of an answer with its name."""
+_PARTS = [
+    re.compile(_PART_HEADING.format(number=number), re.MULTILINE)
+    for number in range(1, len(ANALYSIS_PARTS) + 1)
+]
+
+
 def _three_parts(text: str, rules: AnswerRules) -> str:
+    _part_spans(text)
+    return text
+
+
+def analysis_parts(text: str) -> tuple[str, ...] | None:
+    """The bodies of a recorded analysis' parts, in order, each without its number (and
+    without the bold its number opened, `**1) 研究背景**`); None if it lacks one of them."""
+    try:
+        spans = _part_spans(text)
+    except AnswerError:
+        return None
+    bodies = []
+    for index, (start, end) in enumerate(spans):
+        stop = spans[index + 1][0] if index + 1 < len(spans) else len(text)
+        body = text[end:stop]
+        if "**" in text[start:end]:
+            line_end = body.find("\n")
+            closing = body.find("**", 0, len(body) if line_end < 0 else line_end)
+            if closing >= 0:
+                body = body[:closing] + body[closing + 2 :]
+        bodies.append(body.strip())
+    return tuple(bodies)
+
+
+def _part_spans(text: str) -> list[tuple[int, int]]:
+    """Where each part's number is in an analysis; AnswerError names the first one missing."""
+    spans = []
     position = 0
-    for number in (1, 2, 3):
-        found = re.compile(_PART_HEADING.format(number=number), re.MULTILINE).search(text, position)
+    for number, part in enumerate(_PARTS, start=1):
+        found = part.search(text, position)
         if found is None:
             raise AnswerError(f"the analysis lacks part {number})")
+        spans.append((found.start(), found.end()))
         position = found.end()
-    return text
+    return spans
 
 
 @dataclass(frozen=True)
@@ -224,8 +265,8 @@ def enabled_tasks(config: Config) -> tuple[Task, ...]:
 
 def prompt_values(config: Config) -> Mapping[str, object]:
     """What the prompt templates see besides the paper and its text: the site's topics,
-    which the triage's prompt lists."""
-    return {"topics": config.triage.topics}
+    which the triage's prompt lists, and the analysis' parts, which its prompt names."""
+    return {"topics": config.triage.topics, "analysis_parts": ANALYSIS_PARTS}
 
 
 def in_task_order(answers: dict[str, V]) -> dict[str, V]:

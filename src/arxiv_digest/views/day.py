@@ -11,9 +11,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
+from typing import Literal
 
-from arxiv_digest.answers.tasks import ANALYSIS, TRANSLATION, TRIAGE, Triage, parse_triage
+from arxiv_digest.answers.tasks import (
+    ANALYSIS,
+    ANALYSIS_PARTS,
+    TRANSLATION,
+    TRIAGE,
+    Triage,
+    analysis_parts,
+    parse_triage,
+)
 from arxiv_digest.config import Config
 from arxiv_digest.models import Link, Paper
 from arxiv_digest.record import (
@@ -26,6 +35,7 @@ from arxiv_digest.record import (
     ShownPaper,
 )
 from arxiv_digest.views import paperinfo, urls
+from arxiv_digest.window import settled_by_age
 
 # Why a paper of the window is not shown, as readers are told.
 UNSHOWN_REASONS = {
@@ -45,24 +55,48 @@ class ViewSettings:
     topics: Mapping[str, str] = field(default_factory=dict)
     """Topic key → label, from `triage.topics`."""
     interests: Sequence[str] = ()
+    now: datetime | None = None
+    """The clock: a window older than arXiv's longest delay is settled whatever its record
+    says (None: as its record says)."""
 
     @classmethod
-    def of(cls, config: Config) -> ViewSettings:
+    def of(cls, config: Config, now: datetime | None = None) -> ViewSettings:
         return cls(
             categories=tuple(config.arxiv.categories),
             topics=dict(config.triage.topics),
             interests=tuple(config.filter.interests),
+            now=now,
         )
+
+
+WEEKDAYS = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
+
+
+def weekday(day: date) -> str:
+    """The day of the week as a Chinese reader names it (周五)."""
+    return WEEKDAYS[day.weekday()]
+
+
+@dataclass(frozen=True)
+class AnalysisPart:
+    heading: str
+    """The part's name, as the analysis prompt names it."""
+    text: str
 
 
 @dataclass(frozen=True)
 class PaperView:
     paper: Paper
     anchor: str
+    page_url: str
+    """The paper's own page on the site."""
     abs_url: str
     pdf_url: str
+    html_url: str
     translation: str | None
     analysis: str | None
+    analysis_parts: tuple[AnalysisPart, ...]
+    """The analysis by its parts, each under its name (none when it is not in three parts)."""
     analysis_gap: str | None
     """Why the analysis is missing, when a build asked for it and failed."""
     translation_unconfirmed: tuple[str, ...]
@@ -77,6 +111,7 @@ class PaperView:
     revised: bool
     interests: tuple[str, ...]
     """The site's interests the paper matches."""
+    bibtex: str
 
     @property
     def title_zh(self) -> str:
@@ -93,6 +128,11 @@ class UnshownView:
     abs_url: str
     reason: str
     """Why it is not shown, as readers are told (the setting's name if it has no words)."""
+
+
+DayStatus = Literal["shown", "none-shown", "nothing", "waiting"]
+"""A day's status: papers shown; papers in the window but none shown; arXiv announced nothing
+in the window; or nothing announced yet (arXiv may still add to it)."""
 
 
 @dataclass(frozen=True)
@@ -117,6 +157,15 @@ class DayView:
     schema 1, say nothing either way)."""
 
     @property
+    def status(self) -> DayStatus:
+        """What the day's pages say of it, the same on each: papers shown, or why none is."""
+        if self.papers:
+            return "shown"
+        if self.in_window:
+            return "none-shown"
+        return "nothing" if self.settled else "waiting"
+
+    @property
     def zone(self) -> str:
         """How a page names the window's zone: its abbreviation, or else its name."""
         return self.zone_abbreviation or self.timezone
@@ -125,6 +174,7 @@ class DayView:
 def day_view(record: DayRecord, settings: ViewSettings) -> DayView:
     """The view of the day `record` holds."""
     window = record.zoned_window()
+    settled = record.settled or settled_by_age(window.end, settings.now)
     return DayView(
         day=record.day,
         timezone=record.window.timezone,
@@ -143,8 +193,8 @@ def day_view(record: DayRecord, settings: ViewSettings) -> DayView:
             for left in record.not_shown
         ),
         unaccounted=record.unaccounted,
-        settled=record.settled,
-        pending=record.schema >= 2 and not record.settled,
+        settled=settled,
+        pending=record.schema >= 2 and not settled,
     )
 
 
@@ -154,13 +204,21 @@ def _paper_view(day: date, shown: ShownPaper, settings: ViewSettings) -> PaperVi
     analysis = shown.answers.get(ANALYSIS.name)
     triage_answer = shown.answers.get(TRIAGE.name)
     triage = parse_triage(triage_answer.text) if triage_answer else None
+    parts = analysis_parts(analysis.text) if analysis else None
     return PaperView(
         paper=paper,
         anchor=urls.paper_anchor(paper.arxiv_id),
+        page_url=urls.paper_page(paper.arxiv_id),
         abs_url=urls.abs_url(paper.arxiv_id),
         pdf_url=urls.pdf_url(paper.arxiv_id),
+        html_url=urls.html_url(paper.arxiv_id),
         translation=translation.text if translation else None,
         analysis=analysis.text if analysis else None,
+        analysis_parts=tuple(
+            AnalysisPart(heading, text) for heading, text in zip(ANALYSIS_PARTS, parts, strict=True)
+        )
+        if parts
+        else (),
         analysis_gap=shown.gaps.get(ANALYSIS.name),
         translation_unconfirmed=translation.unconfirmed if translation else (),
         analysis_unconfirmed=analysis.unconfirmed if analysis else (),
@@ -170,4 +228,5 @@ def _paper_view(day: date, shown: ShownPaper, settings: ViewSettings) -> PaperVi
         venue=paperinfo.venue(paper.comment),
         revised=paperinfo.revised(paper),
         interests=tuple(paperinfo.interests_of(paper, settings.interests)),
+        bibtex=paperinfo.bibtex(paper),
     )

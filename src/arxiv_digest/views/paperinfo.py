@@ -6,6 +6,7 @@ the site's interests it matches. Derived, so never stored: a better rule re-rend
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable
 
 from arxiv_digest.models import Paper
@@ -53,3 +54,51 @@ def interests_of(paper: Paper, interests: Iterable[str]) -> list[str]:
         if interest.strip()
         and (interest.casefold() in text or interest.casefold().strip() in authors)
     ]
+
+
+def bibtex(paper: Paper) -> str:
+    """A BibTeX entry for the paper as arXiv's own export writes one (`@misc` with `eprint`,
+    `archivePrefix` and `primaryClass`), keyed `{first author's surname}{year}{first word}`."""
+    year = paper.published.year if paper.published else _year_of_id(paper.base_id)
+    surname = paper.authors[0].split()[-1] if paper.authors and paper.authors[0].split() else ""
+    first_word = next((word for word in re.findall(r"[A-Za-z]+", paper.title) if len(word) > 3), "")
+    key = re.sub(r"[^a-z0-9]", "", f"{_ascii(surname)}{year or ''}{first_word}".lower()) or "arxiv"
+    fields = [
+        ("title", _braced(" ".join(paper.title.split()))),
+        ("author", _braced(" and ".join(paper.authors))),
+        ("year", str(year or "")),
+        ("eprint", paper.base_id),
+        ("archivePrefix", "arXiv"),
+        (
+            "primaryClass",
+            paper.primary_category or (paper.categories[0] if paper.categories else ""),
+        ),
+        ("url", f"https://arxiv.org/abs/{paper.base_id}"),
+    ]
+    if paper.doi:
+        fields.append(("doi", paper.doi))
+    lines = [f"  {name} = {{{value}}}" for name, value in fields if value]
+    return "@misc{" + key + ",\n" + ",\n".join(lines) + "\n}"
+
+
+def _year_of_id(base: str) -> int | None:
+    """The year a new-style id was issued in (2602.… → 2026)."""
+    found = re.fullmatch(r"(\d{2})\d{2}\.\d{4,5}", base)
+    return 2000 + int(found.group(1)) if found else None
+
+
+def _ascii(text: str) -> str:
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+def _braced(text: str) -> str:
+    """`text` safe inside a BibTeX field's braces: unbalanced braces are escaped."""
+    text = text.rstrip("\\")  # a trailing backslash would escape the closing brace
+    depth = 0
+    for character in text:
+        depth += {"{": 1, "}": -1}.get(character, 0)
+        if depth < 0:
+            break
+    if depth == 0:
+        return text
+    return text.replace("{", r"\{").replace("}", r"\}")

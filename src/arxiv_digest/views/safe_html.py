@@ -32,7 +32,9 @@ _CJK_TAGS = {
 }  # fmt: skip
 _CJK_MARK = re.compile("|".join(_CJK_TAGS))
 _HELD_MARK = re.compile(f"{_HELD}(\\d+){_HELD_END}")
-_LONE_HELD = re.compile(f"<p>{_HELD}(\\d+){_HELD_END}</p>")
+# A formula alone on its line: its own paragraph, or a line of one (`\\[ … \\]` between lines
+# of text, which the sanitizer writes as `$$ … $$` and kramdown reads within the paragraph).
+_LONE_HELD = re.compile(f"(?:(?<=<p>)|(?<=\n)){_HELD}(\\d+){_HELD_END}(?=</p>|\n)")
 _PARAGRAPH = re.compile(r"\A<p>(.*)</p>\n?\Z", re.DOTALL)
 _PAREN_MARKER = re.compile(r"^([ \t>]*\d{1,9})\)", re.MULTILINE)
 _FENCE = re.compile(r"^[ \t]{0,3}(`{3,}|~{3,})", re.MULTILINE)
@@ -97,8 +99,9 @@ def render_block(markdown: str) -> str:
         safe = _CJK_MARK.sub(lambda found: _CJK_TAGS[found.group()], safe)
     if not formulas:
         return safe
-    # `$$ … $$` alone in its paragraph is a displayed formula; within text, an inline one.
-    safe = _LONE_HELD.sub(lambda found: f"<p>{_formula(formulas[int(found[1])], True)}</p>", safe)
+    # `$$ … $$` alone in its paragraph or on its line is a displayed formula; within text, an
+    # inline one.
+    safe = _LONE_HELD.sub(lambda found: _formula(formulas[int(found[1])], True), safe)
     return _HELD_MARK.sub(lambda found: _formula(formulas[int(found[1])], False), safe)
 
 

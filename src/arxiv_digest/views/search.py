@@ -1,11 +1,12 @@
 """The site's search index, written by Pagefind beside the pages.
 
 Pagefind (`pip install 'pagefind[extended]'`; the extended build segments Chinese)
-reads the built day pages and writes a static index, which the search page's script
-queries in the reader's browser: no server code. What it indexes is marked in the
-templates: each day's article (`data-pagefind-body`) without its table of contents,
-analyses and unshown papers (`data-pagefind-ignore`); every paper's heading has an id,
-so that a hit is a paper on its day page (a Pagefind sub-result), not the whole day.
+reads the built paper pages and writes a static index, which the search page's script
+queries in the reader's browser: no server code. One record per paper, so that results
+are papers, ranked as papers. What it indexes is marked in the paper page's template:
+the titles, the one-line summary, the authors, the translation and the abstract
+(`data-pagefind-body`), not the analysis, links or citation (`data-pagefind-ignore`);
+the Chinese title, English title, summary, day and topics are the result's metadata.
 """
 
 from __future__ import annotations
@@ -18,17 +19,15 @@ from pathlib import Path
 from arxiv_digest.errors import DigestError
 
 BUNDLE_DIR = "pagefind"
-# Day pages only: /YYYY/MM/DD/arxiv/index.html.
-_DAY_PAGES = "[0-9][0-9][0-9][0-9]/**/index.html"
-# arXiv ids (2602.20005v1) stay one word, so that an id finds its paper.
-_WORD_CHARACTERS = "."
+# Paper pages only: /papers/{id}/index.html.
+_PAPER_PAGES = "papers/**/index.html"
 _INDEXED = re.compile(r"Indexed (\d+) pages?")
 _TIMEOUT_SECONDS = 1800
 
 
 def write_index(site_dir: Path) -> int:
-    """Index the day pages of `site_dir` into `site_dir/pagefind/`, replacing the index
-    there at once; the number of pages indexed."""
+    """Index the paper pages of `site_dir` into `site_dir/pagefind/`, replacing the index
+    there at once; the number of pages (papers) indexed."""
     executable = _pagefind()
     staging = site_dir / f".{BUNDLE_DIR}.new"
     shutil.rmtree(staging, ignore_errors=True)
@@ -36,7 +35,7 @@ def write_index(site_dir: Path) -> int:
         done = subprocess.run(
             [
                 str(executable), "--site", str(site_dir), "--output-path", str(staging),
-                "--glob", _DAY_PAGES, "--include-characters", _WORD_CHARACTERS,
+                "--glob", _PAPER_PAGES,
             ],
             capture_output=True, text=True, timeout=_TIMEOUT_SECONDS, check=False,
         )  # fmt: skip

@@ -1,11 +1,13 @@
 """`digest site`: the reader's site, built from the day records alone.
 
-Each record becomes a day page; the home page, the archive by month, the topic
-pages, the Atom feeds, the search page and the 404 page are made from what the day
+Each record becomes a day page and a page per paper, both from one view of the day and
+with each paper's HTML rendered once for both; the home page, the archive by year, the
+topic pages, the Atom feeds, the search page and the 404 page are made from what the day
 pages say of themselves. Untrusted text takes the same road as in the posts (the
 sanitizer's allowlist, sanitize.py) and is then rendered and sanitized as HTML
-(safe_html.py). Pages hold no script, load nothing from elsewhere and say so in
-their Content-Security-Policy; only the search page runs a script, our own.
+(safe_html.py). Pages load nothing from elsewhere and say so in their
+Content-Security-Policy; the only scripts are the site's own (site.js: expand all, topic
+filters, copy buttons; search.js), and every page serves without them.
 
 Builds are incremental: a manifest in the output remembers each record's hash and
 what the index pages need of its day, so an unchanged day is neither read nor
@@ -19,10 +21,10 @@ import hashlib
 import json
 import multiprocessing
 import os
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, replace
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -33,6 +35,7 @@ from pydantic_core import from_json
 from arxiv_digest import __version__
 from arxiv_digest.config import Config
 from arxiv_digest.errors import BadInputError, DigestError
+from arxiv_digest.models import base_id
 from arxiv_digest.record import (
     DayRecord,
     read_record,
@@ -42,16 +45,25 @@ from arxiv_digest.record import (
 )
 from arxiv_digest.templating import BYTECODE_DIR, template_environment
 from arxiv_digest.views import sanitize, urls
-from arxiv_digest.views.day import DayView, PaperView, ViewSettings, day_view
+from arxiv_digest.views.day import (
+    DayStatus,
+    DayView,
+    PaperView,
+    ViewSettings,
+    day_view,
+    weekday,
+)
 from arxiv_digest.views.jekyll import SiteIdentity, at_base_url, read_site_identity
 from arxiv_digest.views.safe_html import render_block, render_inline, xml_safe
+from arxiv_digest.window import SETTLED_AFTER
 from arxiv_digest.write import stage_file, write_atomically
 
 MANIFEST = ".digest-site.json"
-ASSETS = ("site.css", "search.js")
+ASSETS = ("site.css", "site.js", "search.js")
 HOME_DAYS = 7
 FEED_DAYS = 10
 TOPIC_FEED_PAPERS = 30
+TOPIC_PAGE_PAPERS = 30
 # Below this many days to render, starting worker processes costs more than it saves.
 _PARALLEL_FROM_DAYS = 24
 
@@ -67,13 +79,20 @@ class PaperSummary(NamedTuple):
     """What the home page and the topic pages show of a paper (a named tuple: a thousand
     days' worth are read from the manifest at every build)."""
 
-    anchor: str
     arxiv_id: str
     title: str
     """The English title as HTML (formulas as MathML)."""
     title_zh: str
     summary_zh: str
     topics: tuple[str, ...]
+
+    @property
+    def url(self) -> str:
+        return urls.paper_page(self.arxiv_id)
+
+    @property
+    def base_id(self) -> str:
+        return base_id(self.arxiv_id)
 
 
 @dataclass(frozen=True)
@@ -86,6 +105,9 @@ class DaySummary:
     """The record's size and modification time (ns) when it was read: unchanged, it is not
     read again."""
     in_window: int
+    status: DayStatus
+    pending: bool
+    """Whether arXiv may still add papers to the window."""
     papers: tuple[PaperSummary, ...]
     neighbours: tuple[str, str]
     """The previous and next days the page links to ("" for none)."""
@@ -99,18 +121,18 @@ class DaySummary:
     def to_json(self) -> list[Any]:
         """The summary as the manifest keeps it: its fields in order."""
         return [
-            self.day, self.sha256, list(self.stat), self.in_window, self.papers,
-            self.neighbours, self.article,
+            self.day, self.sha256, list(self.stat), self.in_window, self.status, self.pending,
+            self.papers, self.neighbours, self.article,
         ]  # fmt: skip
 
     @classmethod
     def from_json(cls, fields: list[Any]) -> DaySummary:
         """A summary as `to_json` wrote it (a manifest that is not raises, and is ignored)."""
-        day, sha256, (size, mtime), in_window, papers, (previous, following), article = fields
+        day, sha256, (size, mtime), in_window, status, pending, papers, neighbours, article = fields
+        previous, following = neighbours
         return cls(
-            day, sha256, (size, mtime), in_window,
-            tuple(PaperSummary(*paper) for paper in papers),
-            (previous, following), article,
+            day, sha256, (size, mtime), in_window, status, pending,
+            tuple(PaperSummary(*paper) for paper in papers), (previous, following), article,
         )  # fmt: skip
 
 
@@ -120,15 +142,24 @@ class SiteResult:
     rendered: int
     """Day pages rendered this time (the others were unchanged)."""
     removed: int
+    papers: int = 0
+    """Paper pages the site has."""
+    paper_pages_written: int = 0
+    """Paper pages written this time (new or changed)."""
+    index_pages: int = 0
+    """Pages and feeds made from every day (home, archive, topics, feeds), written this time."""
 
 
-def site_settings(config: Config, site_root: Path, base_url: str | None = None) -> SiteSettings:
+def site_settings(
+    config: Config, site_root: Path, base_url: str | None = None, now: datetime | None = None
+) -> SiteSettings:
     """The site's settings: its identity from `_config.yml` in `site_root` (served at
-    `base_url` when given), the rest from the configuration."""
+    `base_url` when given), the rest from the configuration; `now` is the clock that settles
+    old windows (None: the machine's)."""
     identity = read_site_identity(site_root / "_config.yml")
     return SiteSettings(
         identity=at_base_url(identity, base_url) if base_url else identity,
-        view=ViewSettings.of(config),
+        view=ViewSettings.of(config, now or datetime.now(UTC)),
         templates_dir=config.output.templates_dir,
     )
 
@@ -141,10 +172,10 @@ def build_site(records_dir: Path, output_dir: Path, settings: SiteSettings) -> S
         )
     templates = _environment(settings, output_dir)
     fingerprint = _fingerprint(templates, settings)
-    previous = _read_manifest(output_dir / MANIFEST, fingerprint)
+    previous, previous_indexes = _read_manifest(output_dir / MANIFEST, fingerprint)
     sources = record_paths(records_dir)
     days = [day.isoformat() for day, _ in sources]
-    jobs: list[_DayJob] = []
+    jobs: dict[str, _DayJob] = {}
     kept: dict[str, DaySummary] = {}
     feed_from = len(days) - FEED_DAYS
     for index, (day, path) in enumerate(sources):
@@ -153,30 +184,94 @@ def build_site(records_dir: Path, output_dir: Path, settings: SiteSettings) -> S
             days[index + 1] if index + 1 < len(days) else "",
         )
         known = previous.get(day.isoformat())
-        still = _still(path, known) if known and known.neighbours == neighbours else None
+        still = (
+            _still(path, known)
+            if known and known.neighbours == neighbours and not _aged(known, settings)
+            else None
+        )
         if still is not None:
             kept[still.day] = still
         else:
-            jobs.append(_DayJob(path, neighbours, in_feed=index >= feed_from))
-    staged = _render_days(jobs, output_dir, settings)
-    summaries = {**kept, **{summary.day: summary for summary, _ in staged}}
+            jobs[day.isoformat()] = _DayJob(path, neighbours, in_feed=index >= feed_from)
+    staged = _render_days(list(jobs.values()), output_dir, settings)
+    summaries = {**kept, **{rendered.summary.day: rendered.summary for rendered in staged}}
+    # A paper listed on two days has its page from the earlier; when that changes, the day
+    # that now owns it writes it again.
+    owners = _paper_owners(summaries.values())
+    owned_before = _paper_owners(previous.values())
+    again = {
+        day
+        for paper, day in owners.items()
+        if owned_before.get(paper, day) != day and day not in jobs
+    }
+    if again:
+        staged += _render_days(
+            [_DayJob(record_path(records_dir, date.fromisoformat(day)), kept[day].neighbours,
+                     in_feed=days.index(day) >= feed_from) for day in sorted(again)],
+            output_dir, settings,
+        )  # fmt: skip
+        summaries.update({rendered.summary.day: rendered.summary for rendered in staged})
     ordered = [summaries[day] for day in reversed(days)]  # newest first
     removed = [summary for day, summary in previous.items() if day not in summaries]
+    papers = len(owners)
     if not staged and not removed and previous and (output_dir / "index.html").is_file():
-        return SiteResult(days=len(ordered), rendered=0, removed=0)  # nothing to write
+        return SiteResult(days=len(ordered), rendered=0, removed=0, papers=papers)
     ordered = _with_feed_articles(ordered, records_dir, settings, templates)
 
-    for summary, page in staged:
-        if page is not None:
-            page.replace(_page_path(output_dir, summary.url))
+    paper_pages_written = 0
+    for rendered in staged:
+        if rendered.page is not None:
+            rendered.page.replace(_page_path(output_dir, rendered.summary.url))
+        for paper, page in rendered.paper_pages:
+            if owners.get(paper.base_id) == rendered.summary.day:
+                page.replace(_page_path(output_dir, paper.url))
+                paper_pages_written += 1
+            else:
+                page.unlink()
     for summary in removed:
         _page_path(output_dir, summary.url).unlink(missing_ok=True)
-    _write_indexes(ordered, output_dir, settings, templates)
-    manifest = {"fingerprint": fingerprint, "days": [summary.to_json() for summary in ordered]}
+        for paper in summary.papers:
+            if paper.base_id not in owners:
+                _page_path(output_dir, paper.url).unlink(missing_ok=True)
+    indexes = _write_indexes(ordered, output_dir, settings, templates)
+    for url in set(previous_indexes) - set(indexes):
+        (output_dir / urls.output_file(url)).unlink(missing_ok=True)
+    manifest = {
+        "fingerprint": fingerprint,
+        "indexes": sorted(indexes),
+        "days": [summary.to_json() for summary in ordered],
+    }
     write_atomically(
         output_dir / MANIFEST, json.dumps(manifest, ensure_ascii=False) + "\n", durable=False
     )
-    return SiteResult(days=len(ordered), rendered=len(staged), removed=len(removed))
+    return SiteResult(
+        days=len(ordered),
+        rendered=len({rendered.summary.day for rendered in staged}),
+        removed=len(removed),
+        papers=papers,
+        paper_pages_written=paper_pages_written,
+        index_pages=sum(indexes.values()),
+    )
+
+
+def _paper_owners(summaries: Iterable[DaySummary]) -> dict[str, str]:
+    """Each paper's (base id's) day: the earliest that lists it."""
+    owners: dict[str, str] = {}
+    for summary in sorted(summaries, key=lambda summary: summary.day, reverse=True):
+        for paper in summary.papers:
+            owners[paper.base_id] = summary.day
+    return owners
+
+
+def _aged(known: DaySummary, settings: SiteSettings) -> bool:
+    """Whether a day last rendered as pending may have settled by age since (to be safe, a
+    day early: rendering decides)."""
+    now = settings.view.now
+    return (
+        known.pending
+        and now is not None
+        and date.fromisoformat(known.day) < now.date() - SETTLED_AFTER + timedelta(days=1)
+    )
 
 
 def _still(path: Path, known: DaySummary) -> DaySummary | None:
@@ -207,11 +302,18 @@ class _DayJob:
     """Whether the day is among the feed's: its summary keeps its article."""
 
 
-def _render_days(
-    jobs: list[_DayJob], output_dir: Path, settings: SiteSettings
-) -> list[tuple[DaySummary, Path | None]]:
-    """Each job's summary and its page, staged beside its place (None: unchanged). If one
-    record cannot be read, nothing is staged and BadInputError names it."""
+@dataclass(frozen=True)
+class _StagedDay:
+    summary: DaySummary
+    page: Path | None
+    """The day's page, staged beside its place (None: unchanged)."""
+    paper_pages: tuple[tuple[PaperSummary, Path], ...]
+    """Its papers' pages that changed, staged."""
+
+
+def _render_days(jobs: list[_DayJob], output_dir: Path, settings: SiteSettings) -> list[_StagedDay]:
+    """Each job's summary and its pages, staged. If one record cannot be read, nothing is
+    staged and BadInputError names it."""
     if len(jobs) < _PARALLEL_FROM_DAYS or (os.cpu_count() or 1) < 2:
         _start_worker(settings, output_dir)
         results = [_render_job(job) for job in jobs]
@@ -226,9 +328,10 @@ def _render_days(
     problems = [result for result in results if isinstance(result, str)]
     staged = [result for result in results if not isinstance(result, str)]
     if problems:
-        for _, page in staged:
-            if page is not None:
-                page.unlink(missing_ok=True)
+        for rendered in staged:
+            for page in (rendered.page, *(page for _, page in rendered.paper_pages)):
+                if page is not None:
+                    page.unlink(missing_ok=True)
         raise BadInputError(problems[0])
     return staged
 
@@ -243,8 +346,8 @@ def _start_worker(settings: SiteSettings, output_dir: Path) -> None:
     _worker_output = output_dir
 
 
-def _render_job(job: _DayJob) -> tuple[DaySummary, Path | None] | str:
-    """A day's summary and its staged page, or the message of what is wrong with its record
+def _render_job(job: _DayJob) -> _StagedDay | str:
+    """A day's summary and its staged pages, or the message of what is wrong with its record
     (an error crossing from a worker process must be plain data)."""
     assert _worker is not None
     try:
@@ -252,14 +355,26 @@ def _render_job(job: _DayJob) -> tuple[DaySummary, Path | None] | str:
         data = job.path.read_bytes()
         record = record_from_bytes(job.path, data)
         sha256 = hashlib.sha256(data).hexdigest()
-        summary, page = _worker.day(record, sha256, stat, job.neighbours, job.in_feed)
-        return summary, stage_file(_page_path(_worker_output, summary.url), page)
+        summary, page, paper_pages = _worker.day(record, sha256, stat, job.neighbours, job.in_feed)
+        staged_papers = []
+        for paper, paper_page in paper_pages:
+            # Staged in the day's name: another day may list the same paper.
+            staged_paper = stage_file(
+                _page_path(_worker_output, paper.url), paper_page, by=summary.day
+            )
+            if staged_paper is not None:
+                staged_papers.append((paper, staged_paper))
+        return _StagedDay(
+            summary,
+            stage_file(_page_path(_worker_output, summary.url), page),
+            tuple(staged_papers),
+        )
     except DigestError as error:
         return str(error)
 
 
 class _DayRenderer:
-    """Day pages and their articles, from records."""
+    """Day pages, their papers' pages and their articles, from records."""
 
     def __init__(self, settings: SiteSettings, templates: jinja2.Environment) -> None:
         self.settings = settings
@@ -272,7 +387,8 @@ class _DayRenderer:
         stat: tuple[int, int],
         neighbours: tuple[str, str],
         in_feed: bool = False,
-    ) -> tuple[DaySummary, str]:
+    ) -> tuple[DaySummary, str, list[tuple[PaperSummary, str]]]:
+        """A day's summary, its page and its papers' pages."""
         view = day_view(record, self.settings.view)
         context = self.article_context(view)
         article = self.templates.get_template("site/article.html.j2").render(context)
@@ -281,21 +397,34 @@ class _DayRenderer:
             sha256=sha256,
             stat=stat,
             in_window=view.in_window,
+            status=view.status,
+            pending=view.pending,
             papers=tuple(paper["summary"] for paper in context["papers"]),
             neighbours=neighbours,
             article=article if in_feed else "",
         )
+        shared = self.globals()
         page = self.templates.get_template("site/day.html.j2").render(
-            day=summary,
-            article=article,
-            neighbours=[
-                (label, urls.day(date.fromisoformat(day)), day)
-                for label, day in zip(("前一天", "后一天"), neighbours, strict=True)
-                if day
-            ],
-            **self.globals(),
-        )
-        return summary, page
+            day=summary, article=article, neighbours=_neighbour_links(record.day, neighbours),
+            **shared,
+        )  # fmt: skip
+        paper_template = self.templates.get_template("site/paper.html.j2")
+        papers = context["papers"]
+        paper_pages = [
+            (
+                paper["summary"],
+                paper_template.render(
+                    paper=paper,
+                    day=summary,
+                    previous=papers[index - 1] if index else None,
+                    next=papers[index + 1] if index + 1 < len(papers) else None,
+                    permalink=self.settings.identity.absolute_base + paper["summary"].url,
+                    **shared,
+                ),
+            )
+            for index, paper in enumerate(papers)
+        ]
+        return summary, page, paper_pages
 
     def article(self, record: DayRecord) -> str:
         """A day's article alone, as the feed carries it."""
@@ -323,6 +452,7 @@ class _DayRenderer:
             "window_end": view.window_end,
             "zone": view.zone,
             "in_window": view.in_window,
+            "status": view.status,
             "papers": [self.paper(paper) for paper in view.papers],
             "not_shown": [
                 {
@@ -339,9 +469,9 @@ class _DayRenderer:
         }
 
     def paper(self, view: PaperView) -> dict[str, Any]:
+        """A paper as the day page and its own page show it, its HTML rendered once for both."""
         paper = view.paper
         summary = PaperSummary(
-            anchor=view.anchor,
             arxiv_id=paper.arxiv_id,
             title=_inline_html(paper.title),
             title_zh=view.title_zh,
@@ -350,19 +480,46 @@ class _DayRenderer:
         )
         return {
             "summary": summary,
+            "anchor": view.anchor,
             "authors": paper.authors,
             "categories": paper.categories,
+            "version": paper.version,
+            "revised": view.revised,
+            "venue": view.venue,
+            "interests": view.interests,
             "abs_url": view.abs_url,
             "pdf_url": view.pdf_url,
+            "html_url": view.html_url,
             "comment": _inline_html(paper.comment) if paper.comment else "",
             "links": [link for link in view.links if _is_web_url(link.url)],
             "translation": _block_html(view.translation) if view.translation else "",
             "abstract": _block_html(paper.abstract) if paper.abstract else "",
-            "analysis": _block_html(view.analysis) if view.analysis else "",
+            "analysis_parts": [
+                (part.heading, _block_html(part.text)) for part in view.analysis_parts
+            ],
+            "analysis": (
+                _block_html(view.analysis) if view.analysis and not view.analysis_parts else ""
+            ),
+            "has_analysis": bool(view.analysis),
             "analysis_gap": view.analysis_gap,
             "translation_unconfirmed": view.translation_unconfirmed,
             "analysis_unconfirmed": view.analysis_unconfirmed,
+            "bibtex": view.bibtex,
         }
+
+
+def _neighbour_links(day: date, neighbours: tuple[str, str]) -> list[dict[str, Any]]:
+    """The links to the previous and next days, each with how many days lie between (a
+    gap of weeks is named as one, not as 前一天)."""
+    links = []
+    for rel, other in zip(("prev", "next"), neighbours, strict=True):
+        if other:
+            shown_on = date.fromisoformat(other)
+            links.append(
+                {"rel": rel, "day": other, "url": urls.day(shown_on),
+                 "days_apart": abs((shown_on - day).days)}
+            )  # fmt: skip
+    return links
 
 
 # Untrusted text on a page: the sanitizer's allowlist, rendered, then sanitized as HTML.
@@ -381,6 +538,7 @@ def _is_web_url(url: str) -> bool:
 def _environment(settings: SiteSettings, output_dir: Path) -> jinja2.Environment:
     templates = template_environment(settings.templates_dir, output_dir / BYTECODE_DIR)
     templates.filters["xml_safe"] = xml_safe
+    templates.filters["weekday"] = lambda day: weekday(date.fromisoformat(day))
     return templates
 
 
@@ -412,13 +570,14 @@ def _write_indexes(
     output_dir: Path,
     settings: SiteSettings,
     templates: jinja2.Environment,
-) -> None:
-    """The pages made from every day's summary, and the assets."""
+) -> dict[str, bool]:
+    """The pages made from every day's summary, and the assets: each page's URL, and whether
+    it was written (False: it held the same already)."""
     renderer = _DayRenderer(settings, templates)
     shared = renderer.globals()
-    months: dict[str, list[DaySummary]] = {}
+    years: dict[int, dict[str, list[DaySummary]]] = {}
     for summary in ordered:
-        months.setdefault(summary.day[:7], []).append(summary)
+        years.setdefault(int(summary.day[:4]), {}).setdefault(summary.day[:7], []).append(summary)
     by_topic: dict[str, list[tuple[DaySummary, PaperSummary]]] = {
         key: [] for key in settings.view.topics
     }
@@ -431,9 +590,14 @@ def _write_indexes(
     def page(name: str, **values: Any) -> str:
         return templates.get_template(f"site/{name}").render(**shared, **values)
 
+    home_days = ordered[:HOME_DAYS]
     pages = {
-        urls.HOME: page("home.html.j2", days=ordered[:HOME_DAYS], total=len(ordered)),
-        urls.ARCHIVE: page("archive.html.j2", months=months),
+        urls.HOME: page(
+            "home.html.j2",
+            days=home_days,
+            featured=next((day for day in home_days if day.papers), None),
+            total=len(ordered),
+        ),
         urls.SEARCH: page("search.html.j2"),
         urls.NOT_FOUND: page("404.html.j2"),
         urls.FEED: page(
@@ -444,7 +608,8 @@ def _write_indexes(
                 {
                     "id": summary.url,
                     "url": summary.url,
-                    "title": f"{summary.day} · {len(summary.papers)} 篇",
+                    "title": f"{summary.day} {weekday(date.fromisoformat(summary.day))}"
+                    f" · {len(summary.papers)} 篇",
                     "updated": summary.day,
                     "content": summary.article,
                 }
@@ -452,34 +617,49 @@ def _write_indexes(
             ],
         ),
     }
+    all_years = sorted(years, reverse=True)
+    for index, year in enumerate(all_years or [0]):
+        archive = page("archive.html.j2", year=year, months=years.get(year, {}), years=all_years)
+        pages[urls.archive(year)] = archive
+        if index == 0:
+            pages[urls.ARCHIVE] = archive
     paper_entry = templates.get_template("site/feed-paper.html.j2")
     if used_topics:
         pages[urls.TOPICS] = page(
             "topics.html.j2", counts={key: len(by_topic[key]) for key in used_topics}
         )
     for key, label in used_topics.items():
-        pages[urls.topic(key)] = page("topic.html.j2", key=key, label=label, entries=by_topic[key])
+        entries = by_topic[key]
+        page_count = -(-len(entries) // TOPIC_PAGE_PAPERS)
+        for number in range(1, page_count + 1):
+            pages[urls.topic(key, number)] = page(
+                "topic.html.j2", key=key, label=label, total=len(entries),
+                entries=entries[(number - 1) * TOPIC_PAGE_PAPERS : number * TOPIC_PAGE_PAPERS],
+                page_number=number, page_count=page_count,
+            )  # fmt: skip
         pages[urls.topic_feed(key)] = page(
             "feed.xml.j2",
             feed_url=urls.topic_feed(key),
             feed_title=f"{settings.identity.title} · {label}",
             entries=[
                 {
-                    "id": url,
-                    "url": url,
+                    "id": paper.url,
+                    "url": paper.url,
                     "title": paper.title_zh or paper.arxiv_id,
                     "updated": summary.day,
                     "content": paper_entry.render(paper=paper),
                 }
-                for summary, paper in by_topic[key][:TOPIC_FEED_PAPERS]
-                for url in [urls.paper(date.fromisoformat(summary.day), paper.arxiv_id)]
+                for summary, paper in entries[:TOPIC_FEED_PAPERS]
             ],
         )
-    for url, text in pages.items():
-        write_atomically(output_dir / urls.output_file(url), text, durable=False)
+    written = {
+        url: write_atomically(output_dir / urls.output_file(url), text, durable=False)
+        for url, text in pages.items()
+    }
     for name in ASSETS:
         source, _, _ = templates.loader.get_source(templates, f"site/assets/{name}")  # type: ignore[union-attr]
         write_atomically(output_dir / "assets" / name, source, durable=False)
+    return written
 
 
 def code_fingerprint(package_dir: Path) -> str:
@@ -511,14 +691,16 @@ def _fingerprint(templates: jinja2.Environment, settings: SiteSettings) -> str:
     return digest.hexdigest()
 
 
-def _read_manifest(path: Path, fingerprint: str) -> dict[str, DaySummary]:
-    """The days rendered last time, or nothing when the tool, templates or settings changed."""
+def _read_manifest(path: Path, fingerprint: str) -> tuple[dict[str, DaySummary], list[str]]:
+    """The days rendered last time and the index pages written, or nothing when the tool,
+    templates or settings changed."""
     try:
         # pydantic-core's parser: faster than the json module's at this size.
         manifest = from_json(path.read_bytes())
         if manifest["fingerprint"] != fingerprint:
-            return {}
+            return {}, []
         summaries = [DaySummary.from_json(day) for day in manifest["days"]]
+        indexes = [str(url) for url in manifest["indexes"]]
     except (OSError, ValueError, KeyError, TypeError):
-        return {}
-    return {summary.day: summary for summary in summaries}
+        return {}, []
+    return {summary.day: summary for summary in summaries}, indexes

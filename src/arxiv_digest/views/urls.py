@@ -14,6 +14,7 @@ HOME = "/"
 ARCHIVE = "/archive/"
 SEARCH = "/search/"
 TOPICS = "/topics/"
+PAPERS = "/papers/"
 FEED = "/feed.xml"
 NOT_FOUND = "/404.html"
 
@@ -25,6 +26,11 @@ def abs_url(arxiv_id: str) -> str:
 
 def pdf_url(arxiv_id: str) -> str:
     return f"https://arxiv.org/pdf/{arxiv_id}"
+
+
+def html_url(arxiv_id: str) -> str:
+    """The paper's HTML version on arXiv (made by LaTeXML from its TeX source)."""
+    return f"https://arxiv.org/html/{arxiv_id}"
 
 
 def day(shown_on: date) -> str:
@@ -42,8 +48,20 @@ def paper(shown_on: date, arxiv_id: str) -> str:
     return f"{day(shown_on)}#{paper_anchor(arxiv_id)}"
 
 
-def topic(key: str) -> str:
-    return f"{TOPICS}{key}/"
+def paper_page(arxiv_id: str) -> str:
+    """A paper's own page, the same for every version (an old-style id keeps its slash:
+    /papers/hep-th/9901001/)."""
+    return f"{PAPERS}{base_id(arxiv_id)}/"
+
+
+def archive(year: int | None = None) -> str:
+    """The archive's page of a year (None: its first page, the newest year)."""
+    return f"{ARCHIVE}{year}/" if year else ARCHIVE
+
+
+def topic(key: str, page: int = 1) -> str:
+    """A topic's page: its newest papers first, then `page/2/` and on."""
+    return f"{TOPICS}{key}/" if page <= 1 else f"{TOPICS}{key}/page/{page}/"
 
 
 def topic_feed(key: str) -> str:
