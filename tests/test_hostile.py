@@ -44,14 +44,14 @@ JEKYLL_CONTENT_ATTRIBUTES = {
     "a@href", "h2@id", "div@class", "pre@class", "code@class", "span@class", "ol@start",
 }  # fmt: skip
 # What the site's own article template writes around the answers.
-SITE_LAYOUT_TAGS = {"article", "header", "h1", "h2", "h3", "time", "p", "details", "summary",
+SITE_LAYOUT_TAGS = {"article", "header", "h1", "h2", "h3", "h4", "time", "p", "details", "summary",
                     "ol", "li", "a", "span", "section", "dl", "dt", "dd", "div", "ul"}  # fmt: skip
 SITE_LAYOUT_ATTRIBUTES = {
     "article@class", "article@data-pagefind-body", "article@data-filter",
     "article@data-pagefind-meta", "h1@data-pagefind-meta", "h1@data-pagefind-weight",
     "time@datetime", "p@class", "p@lang", "p@data-pagefind-ignore", "p@data-pagefind-meta",
     "p@data-pagefind-weight", "details@class", "details@open", "dt@data-pagefind-ignore",
-    "dd@data-pagefind-ignore", "span@data-pagefind-ignore", "span@title", "h3@class",
+    "dd@data-pagefind-ignore", "span@data-pagefind-ignore", "span@title", "h3@class", "h4@class", "h3@data-pagefind-ignore",
     "details@data-pagefind-ignore", "a@href", "a@rel", "a@lang", "a@class", "a@title",
     "a@aria-label", "a@data-topic", "span@lang", "section@class", "section@id",
     "section@data-topics", "section@data-pagefind-ignore", "h2@id", "h2@lang", "dl@class",
@@ -358,7 +358,7 @@ def day_page(url: str, scripts: tuple[str, ...] = (SITE_SCRIPT,)) -> Surface:
     return Surface(
         "site page", url, "article.day", list(scripts),
         SITE_LAYOUT_TAGS | TAGS, SITE_CONTENT_ATTRIBUTES, structure=True,
-        heading="section.paper > h2", details="div.analysis", rule="section.paper",
+        heading="section.paper > h2", details="section.analysis", rule="section.paper",
         label="strong", labels=0, text_after=True,
     )  # fmt: skip
 

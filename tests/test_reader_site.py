@@ -153,7 +153,7 @@ def test_a_paper_page_reads_as_one(chromium: Any, served: str) -> None:
     page = context.new_page()
     page.goto(served + PAPER)
     assert page.inner_text("h1") == "基于物理信息神经网络的室内声场重建"
-    headings = page.eval_on_selector_all("h3.part", "hs => hs.map(h => h.textContent)")
+    headings = page.eval_on_selector_all("h4.part", "hs => hs.map(h => h.textContent)")
     assert headings == [f"{number}. {name}" for number, name in enumerate(ANALYSIS_PARTS, 1)]
     page.locator("a.permalink + button.copy").click()
     assert page.evaluate("navigator.clipboard.readText()") == (

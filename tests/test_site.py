@@ -26,6 +26,7 @@ import pytest
 import arxiv_digest
 from arxiv_digest.answers.tasks import ANALYSIS_PARTS
 from arxiv_digest.errors import BadInputError, ConfigError
+from arxiv_digest.views import site as site_module
 from arxiv_digest.views.jekyll import read_site_identity
 from arxiv_digest.views.search import write_index
 from arxiv_digest.views.serve import site_server
@@ -157,7 +158,7 @@ def test_pages_say_what_the_records_hold(site: Bench) -> None:
     # The paper the cap left out, with why; the gap-free analyses; formulas as MathML.
     assert "A Paper Submitted One Minute" not in html  # outside the window
     assert "Counting Speakers in Overlapped Meetings" in html and "超出每日上限" in html
-    assert html.count('<div class="analysis">') == 3
+    assert html.count('<section class="analysis"') == 3
     assert html.count("<math") >= 3 and 'display="block"' in html and "\\Vert" not in html
     assert '<a href="https://github.com/example/reverb-ssm" rel="nofollow noopener ugc">' in html
     assert f'<a class="topic" href="{BASE}/topics/asr/" data-topic="asr">' in html
@@ -193,9 +194,9 @@ def test_a_paper_has_its_own_page(site: Bench) -> None:
         assert url in links.urls, url
     assert "Hana Sato" in html and "一个 Mamba 编码器" in html and "A Mamba encoder" in html
     # The analysis' parts are headings, named as the analysis prompt names them.
-    parts = re.findall(r'<h3 class="part">(.*?)</h3>', html)
+    parts = re.findall(r'<h4 class="part">(.*?)</h4>', html)
     assert parts == [f"{number}. {name}" for number, name in enumerate(ANALYSIS_PARTS, 1)]
-    assert "1)" not in html.split("<h2>详细解读</h2>")[1].split("</section>")[0]
+    assert "1)" not in html.split("<h3>详细解读</h3>")[1].split("</section>")[0]
     # Its permalink and a BibTeX entry to copy.
     assert '<link rel="canonical" href="https://example.org/digest/papers/2602.20003/">' in html
     assert "@misc{sato2026listening," in html and "eprint = {2602.20003}" in html
@@ -224,6 +225,32 @@ def test_a_day_says_the_same_everywhere_and_settles_by_age(tmp_path: Path) -> No
         page = (out / f"2026/02/{shown_on}/arxiv/index.html").read_text("utf-8")
         assert "尚未公告完" not in page, shown_on
     assert "尚未公告完" not in (out / "index.html").read_text("utf-8")
+
+
+def test_topic_pages_and_the_archive_are_paginated(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(site_module, "TOPIC_PAGE_PAPERS", 3)
+    bench = make_bench(tmp_path)
+    bench.build("2025-12-31")  # a day of another year
+    build(bench)
+    out = tmp_path / "_public"
+    first, second = out / "topics/asr/index.html", out / "topics/asr/page/2/index.html"
+    assert first.is_file() and second.is_file()
+    assert 'href="/topics/asr/page/2/" rel="next">较早 →' in first.read_text("utf-8")
+    assert 'href="/topics/asr/" rel="prev">← 较新' in second.read_text("utf-8")
+    assert "第 2 / 2 页" in second.read_text("utf-8")
+    archive = (out / "archive/index.html").read_text("utf-8")
+    assert "归档 · 2026 年" in archive and 'href="/archive/2025/"' in archive
+    assert "2025-12-31" in (out / "archive/2025/index.html").read_text("utf-8")
+    assert "2025-12-31" not in archive
+
+    # A page no longer made is removed: fewer papers, one topic page.
+    bench.record_path("2025-12-31").unlink()
+    bench.record_path("2026-02-13").unlink()
+    build(bench)
+    assert first.is_file() and not second.exists()
+    assert not (out / "archive/2025/index.html").exists()
 
 
 def test_a_gap_between_days_is_named_as_one(tmp_path: Path) -> None:

@@ -4,17 +4,18 @@ interests, and the papers of a window that were not shown."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from arxiv_digest.answers import pdftext
 from arxiv_digest.answers.links import CODE, DATA, DEMO, PAGE, Link, find_links
-from arxiv_digest.answers.tasks import TRIAGE, AnswerError, AnswerRules
-from arxiv_digest.views.paperinfo import venue
+from arxiv_digest.answers.tasks import TRIAGE, AnswerError, AnswerRules, analysis_parts
+from arxiv_digest.views.paperinfo import bibtex, venue
 from tests import corpus
 from tests.conftest import SHARED
-from tests.inprocess import Bench
+from tests.inprocess import Bench, as_paper
 
 RULES = AnswerRules(topics=frozenset({"asr", "tts", "codec"}), max_summary_chars=60)
 
@@ -182,6 +183,35 @@ def test_a_venue_is_named_only_where_the_comment_plainly_says_so(
     comment: str | None, expected: str | None
 ) -> None:
     assert venue(comment) == expected
+
+
+def test_a_bibtex_entry_keeps_its_braces_balanced() -> None:
+    paper = as_paper(corpus.PAPERS[1])  # 2602.20004v2, with a DOI
+    entry = bibtex(paper)
+    assert entry.startswith("@misc{berg2026sparse,\n  title = {Sparse Codebooks for Neural")
+    assert "author = {Jonas Berg and Priya Natarajan}" in entry
+    assert "eprint = {2602.20004}" in entry and "doi = {10.0000/invented.2026.1}" in entry
+    assert entry.count("{") == entry.count("}")
+    # A title whose braces do not pair (or that ends in a backslash) cannot end the field.
+    odd = bibtex(replace(paper, title="A {Broken} } Title \\"))
+    assert "title = {A \\{Broken\\} \\} Title}," in odd
+    kept = bibtex(replace(paper, title="The {HiFi-GAN} Vocoder"))
+    assert "title = {The {HiFi-GAN} Vocoder}," in kept
+
+
+@pytest.mark.parametrize(
+    ("answer", "parts"),
+    [
+        ("1)  \n- a\n\n2)  \n- b\n\n3)  \n- c", ("- a", "- b", "- c")),
+        (
+            "**1) 背景**\n内容一\n**2) 方法**：内容二\n### 3) 效果\n内容三",
+            ("背景\n内容一", "方法：内容二", "效果\n内容三"),
+        ),
+        ("1) 只有一部分\n2) 两部分", None),
+    ],
+)
+def test_an_analysis_is_read_in_its_three_parts(answer: str, parts: tuple[str, ...] | None) -> None:
+    assert analysis_parts(answer) == parts
 
 
 def test_interests_come_first_under_the_cap_and_change_nothing_without_them(

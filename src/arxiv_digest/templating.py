@@ -44,6 +44,8 @@ def template_environment(
         keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
+        # A run renders with the templates it started with: no stat of each at every use.
+        auto_reload=False,
         bytecode_cache=_bytecode_cache(bytecode_dir) if bytecode_dir else None,
     )
 

@@ -93,7 +93,9 @@ def _ascii(text: str) -> str:
 
 def _braced(text: str) -> str:
     """`text` safe inside a BibTeX field's braces: unbalanced braces are escaped."""
-    text = text.rstrip("\\")  # a trailing backslash would escape the closing brace
+    text = text.rstrip("\\").rstrip()  # a trailing backslash would escape the closing brace
+    if "{" not in text and "}" not in text:
+        return text
     depth = 0
     for character in text:
         depth += {"{": 1, "}": -1}.get(character, 0)

@@ -379,6 +379,10 @@ class _DayRenderer:
     def __init__(self, settings: SiteSettings, templates: jinja2.Environment) -> None:
         self.settings = settings
         self.templates = templates
+        self.article_template = templates.get_template("site/article.html.j2")
+        self.day_template = templates.get_template("site/day.html.j2")
+        self.paper_template = templates.get_template("site/paper.html.j2")
+        self.body_template = templates.get_template("site/paper-body.html.j2")
 
     def day(
         self,
@@ -391,7 +395,7 @@ class _DayRenderer:
         """A day's summary, its page and its papers' pages."""
         view = day_view(record, self.settings.view)
         context = self.article_context(view)
-        article = self.templates.get_template("site/article.html.j2").render(context)
+        article = self.article_template.render(context)
         summary = DaySummary(
             day=record.day.isoformat(),
             sha256=sha256,
@@ -403,23 +407,19 @@ class _DayRenderer:
             neighbours=neighbours,
             article=article if in_feed else "",
         )
-        shared = self.globals()
-        page = self.templates.get_template("site/day.html.j2").render(
-            day=summary, article=article, neighbours=_neighbour_links(record.day, neighbours),
-            **shared,
-        )  # fmt: skip
-        paper_template = self.templates.get_template("site/paper.html.j2")
+        page = self.day_template.render(
+            day=summary, article=article, neighbours=_neighbour_links(record.day, neighbours)
+        )
         papers = context["papers"]
         paper_pages = [
             (
                 paper["summary"],
-                paper_template.render(
+                self.paper_template.render(
                     paper=paper,
                     day=summary,
                     previous=papers[index - 1] if index else None,
                     next=papers[index + 1] if index + 1 < len(papers) else None,
                     permalink=self.settings.identity.absolute_base + paper["summary"].url,
-                    **shared,
                 ),
             )
             for index, paper in enumerate(papers)
@@ -428,25 +428,13 @@ class _DayRenderer:
 
     def article(self, record: DayRecord) -> str:
         """A day's article alone, as the feed carries it."""
-        return self.templates.get_template("site/article.html.j2").render(
+        return self.article_template.render(
             self.article_context(day_view(record, self.settings.view))
         )
-
-    def globals(self) -> dict[str, Any]:
-        identity = self.settings.identity
-        return {
-            "site": identity,
-            "base": identity.base_path,
-            "urls": urls,
-            "categories": self.settings.view.categories,
-            "topics": self.settings.view.topics,
-            "version": __version__,
-        }
 
     def article_context(self, view: DayView) -> dict[str, Any]:
         """What the article template sees of a day's view: untrusted text as sanitized HTML."""
         return {
-            **self.globals(),
             "day": view.day.isoformat(),
             "window_start": view.window_start,
             "window_end": view.window_end,
@@ -478,7 +466,7 @@ class _DayRenderer:
             summary_zh=view.summary_zh,
             topics=view.topics,
         )
-        return {
+        shown = {
             "summary": summary,
             "anchor": view.anchor,
             "authors": paper.authors,
@@ -506,6 +494,9 @@ class _DayRenderer:
             "analysis_unconfirmed": view.analysis_unconfirmed,
             "bibtex": view.bibtex,
         }
+        # What both of its pages show below its titles: rendered once, used on each.
+        shown["body"] = self.body_template.render(paper=shown)
+        return shown
 
 
 def _neighbour_links(day: date, neighbours: tuple[str, str]) -> list[dict[str, Any]]:
@@ -536,9 +527,21 @@ def _is_web_url(url: str) -> bool:
 
 
 def _environment(settings: SiteSettings, output_dir: Path) -> jinja2.Environment:
+    """The site's templates, with what every page may name as globals: the site, its base
+    path, its URLs, categories and topics (so that the shared macros are imported once,
+    without a page's context)."""
     templates = template_environment(settings.templates_dir, output_dir / BYTECODE_DIR)
     templates.filters["xml_safe"] = xml_safe
     templates.filters["weekday"] = lambda day: weekday(date.fromisoformat(day))
+    identity = settings.identity
+    templates.globals.update(
+        site=identity,
+        base=identity.base_path,
+        urls=urls,
+        categories=settings.view.categories,
+        topics=settings.view.topics,
+        version=__version__,
+    )
     return templates
 
 
@@ -573,8 +576,6 @@ def _write_indexes(
 ) -> dict[str, bool]:
     """The pages made from every day's summary, and the assets: each page's URL, and whether
     it was written (False: it held the same already)."""
-    renderer = _DayRenderer(settings, templates)
-    shared = renderer.globals()
     years: dict[int, dict[str, list[DaySummary]]] = {}
     for summary in ordered:
         years.setdefault(int(summary.day[:4]), {}).setdefault(summary.day[:7], []).append(summary)
@@ -588,7 +589,7 @@ def _write_indexes(
     used_topics = {key: label for key, label in settings.view.topics.items() if by_topic[key]}
 
     def page(name: str, **values: Any) -> str:
-        return templates.get_template(f"site/{name}").render(**shared, **values)
+        return templates.get_template(f"site/{name}").render(**values)
 
     home_days = ordered[:HOME_DAYS]
     pages = {

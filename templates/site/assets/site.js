@@ -48,7 +48,7 @@ function topicFilter(scope) {
   const bar = document.createElement("p");
   bar.className = "filter";
   bar.hidden = true;
-  scope.querySelector("h1, h2").after(bar);
+  (scope.querySelector(":scope > header") || scope.querySelector("h1, h2")).after(bar);
   const apply = (key) => {
     let count = 0;
     for (const entry of entries) {
