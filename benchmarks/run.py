@@ -806,6 +806,43 @@ def estimated_tokens(text: str) -> int:
     return cjk + (len(text) - cjk) // 4
 
 
+def text_tokens(say: Callable[[str], None]) -> None:
+    """Input tokens of an analysis' paper text read from arXiv's HTML against the PDF, for
+    each fixture paper (real LaTeXML and pdflatex output of our own TeX sources)."""
+    from arxiv_digest.answers import budget, htmltext, pdftext
+
+    counter = budget.counter_for("gpt-4")
+    fixtures = ROOT / "tests" / "fixtures" / "html"
+    say("\n## Input tokens per analysis: arXiv's HTML against the PDF\n")
+    say(
+        "Tokens (cl100k_base) of the paper's text an analysis sends, for each fixture paper (our"
+        " own TeX, converted by Debian's `latexml` as arXiv does and by `pdflatex`). *As sent*:"
+        " each reader's text as the tool sends it (references left out of both). *Same parts*:"
+        " title, abstract and body sections only (no acknowledgements, appendix or references"
+        " in either).\n"
+    )
+    say(
+        "| paper | HTML, as sent | PDF, as sent | HTML, same parts | PDF, same parts | HTML vs PDF, same parts |"
+    )
+    say("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for source in sorted(fixtures.glob("*.tex")):
+        sections = htmltext.paper_sections(source.with_suffix(".html").read_bytes()) or []
+        html_sent = htmltext.model_input(htmltext.as_text(sections), 10**7)
+        body = [
+            s
+            for s in sections
+            if s.kind not in (htmltext.REFERENCES, htmltext.ACKNOWLEDGEMENTS, htmltext.APPENDIX)
+        ]
+        raw, _ = pdftext.extract_text(source.with_suffix(".pdf").read_bytes(), 50)
+        pdf_sent = pdftext.model_input(raw, 10**7)
+        pdf_body = pdf_sent.split("\nAcknowledgments", 1)[0]
+        html_same, pdf_same = counter.count(htmltext.as_text(body)), counter.count(pdf_body)
+        say(
+            f"| {source.stem} | {counter.count(html_sent)} | {counter.count(pdf_sent)} |"
+            f" {html_same} | {pdf_same} | {100 * (html_same - pdf_same) / pdf_same:+.0f} % |"
+        )
+
+
 def triage_share(say: Callable[[str], None]) -> None:
     """What the triage task adds to a day's tokens, with realistic prompts and answers: the
     real PDFs' text, arXiv-length abstracts, answers as long as the reference posts'."""
@@ -941,6 +978,11 @@ def main() -> None:
         action="store_true",
         help="only the sanitizer's costs; replaces that section of RESULTS.md",
     )
+    parser.add_argument(
+        "--only-text",
+        action="store_true",
+        help="only input tokens per analysis, HTML against PDF; replaces that section",
+    )
     args = parser.parse_args()
     latency = args.latency
     lines: list[str] = []
@@ -952,9 +994,16 @@ def main() -> None:
         f" on {platform.node() or 'this machine'}: {os.cpu_count()} cores,"
         f" Python {platform.python_version()}, {platform.platform()}.\n"
     )
-    if args.only_sanitize or args.only_triage:
+    if args.only_sanitize or args.only_triage or args.only_text:
         section: list[str] = []
-        (sanitizer_costs if args.only_sanitize else triage_share)(section.append)
+        measure = (
+            sanitizer_costs
+            if args.only_sanitize
+            else triage_share
+            if args.only_triage
+            else text_tokens
+        )
+        measure(section.append)
         _update_section(ROOT / "benchmarks" / "RESULTS.md", section)
         print("\n".join(section))
         return

@@ -60,6 +60,7 @@ class Site:
                 "oai_url": f"{self.arxiv.url}/oai",
                 "rss_url": f"{self.arxiv.url}/rss",
                 "pdf_url": f"{self.pdfs.url}/pdf/{{id}}",
+                "html_url": f"{self.pdfs.url}/html/{{id}}",
                 "delay_seconds": 0.01,
                 "timeout_seconds": 5,
             },

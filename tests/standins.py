@@ -6,7 +6,7 @@
   `/oai` like OAI-PMH (ListRecords by set and datestamp with resumption tokens,
   GetRecord, `arXivRaw` records, OAI errors); `/rss/{categories}` like the RSS
   feed (today's listing with announce types; empty without an announcement).
-- `PdfHost` serves PDFs at `/pdf/{id}`.
+- `PdfHost` serves PDFs at `/pdf/{id}` and HTML papers (LaTeXML's) at `/html/{id}`.
 - `ModelStandIn` is an OpenAI-compatible `/v1/chat/completions` server with
   canned answers, optional latency, a concurrency limit answered with 429, and
   scripted faults.
@@ -521,11 +521,22 @@ def _optional(tag: str, text: str | None) -> str:
 
 
 class PdfHost(StandIn):
-    def __init__(self, pdfs: dict[str, bytes] | None = None) -> None:
+    """arXiv's PDFs (`/pdf/{id}`) and HTML papers (`/html/{id}`): a paper without HTML gets
+    the 404 page arXiv answers with (`NO_HTML`), as when its conversion failed."""
+
+    def __init__(
+        self, pdfs: dict[str, bytes] | None = None, htmls: dict[str, bytes] | None = None
+    ) -> None:
         super().__init__()
         self.pdfs = dict(pdfs or {})
+        self.htmls = dict(htmls or {})
 
     def handle(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
+        if path.startswith("/html/"):
+            page = self.htmls.get(path.removeprefix("/html/"))
+            if page is None:
+                return Reply(404, NO_HTML, "text/html; charset=utf-8")
+            return Reply(200, page, "text/html; charset=utf-8")
         arxiv_id = path.removeprefix("/pdf/")
         if path.startswith("/pdf/") and arxiv_id in self.pdfs:
             return Reply(200, self.pdfs[arxiv_id], "application/pdf")
@@ -533,7 +544,21 @@ class PdfHost(StandIn):
 
     @property
     def downloads(self) -> int:
-        return len(self.requests)
+        """PDF requests (each paper's HTML is asked for first, and counted apart)."""
+        return sum(1 for _, path, _ in self.requests if path.startswith("/pdf/"))
+
+    @property
+    def html_requests(self) -> int:
+        return sum(1 for _, path, _ in self.requests if path.startswith("/html/"))
+
+
+NO_HTML = (
+    b"<!doctype html><html lang='en'><head><title>No HTML version</title></head><body>"
+    b"<main><h1>No HTML version of this paper</h1><p>Its source could not be converted to"
+    b" HTML; read the PDF instead.</p></main></body></html>"
+)
+"""What the HTML host answers for a paper it has no HTML for (our own words, in the shape
+of arXiv's page: an HTML page with status 404, no LaTeXML document in it)."""
 
 
 def make_pdf(pages: list[list[str]]) -> bytes:

@@ -536,14 +536,17 @@ def build_live(
     # Imported here: the SDKs take most of a second, which `render` and `preview` need not pay.
     from arxiv_digest.answers.client import OpenAIChatModel
     from arxiv_digest.answers.executor import PacedExecutor
-    from arxiv_digest.answers.pdfsource import HttpPdfSource
+    from arxiv_digest.answers.pdfsource import HtmlThenPdfSource, HttpPdfSource
     from arxiv_digest.sources.arxiv import ArxivServices
 
     async def run() -> RunReport:
         model = OpenAIChatModel(config.llm, api_key)
         if any(records.get(day) is None for day in days):
             model.warm_up()  # a day built for the first time asks the model
-        texts = HttpPdfSource(config.arxiv.pdf_url, config.pdf)
+        pdfs = HttpPdfSource(config.arxiv.pdf_url, config.pdf)
+        texts: HtmlThenPdfSource | HttpPdfSource = (
+            HtmlThenPdfSource(config.arxiv.html_url, pdfs) if config.arxiv.html_url else pdfs
+        )
         store = Store.open(config.cache.path)
         arxiv = ArxivServices(config.arxiv, progress)
         try:

@@ -63,6 +63,9 @@ class ArxivSettings(_Section):
     oai_url: str = "https://oaipmh.arxiv.org/oai"
     rss_url: str = "https://rss.arxiv.org/rss"
     pdf_url: str = "https://arxiv.org/pdf/{id}"
+    html_url: str = "https://arxiv.org/html/{id}"
+    """Where a paper's HTML version is (LaTeXML's, from its TeX source): its text is read
+    there first, and from the PDF when it has none ("" reads the PDF only)."""
     page_size: Annotated[int, Field(ge=1, le=2000)] = 100
     delay_seconds: Annotated[float, Field(ge=0)] = 3.0
     timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
@@ -181,6 +184,16 @@ class TriageSettings(_Section):
         return topics
 
 
+class InputTokens(_Section):
+    """The most tokens a request for each task may send (prompt and paper's text): a longer
+    paper's text is cut by section priority to fit. The defaults leave room for the answer
+    in a 32k window."""
+
+    translation: Annotated[int, Field(ge=1000)] = 16000
+    analysis: Annotated[int, Field(ge=1000)] = 24000
+    triage: Annotated[int, Field(ge=1000)] = 16000
+
+
 class OutputTokens(_Section):
     """The output limit a request for each task sets (a thinking model's reasoning counts
     against it). An answer cut off there is asked for once more with twice the limit."""
@@ -204,7 +217,8 @@ class LlmSettings(_Section):
 
     model: str = "gpt-4o-mini"
     concurrency: Annotated[int, Field(ge=1, le=256)] = 8
-    max_input_chars: Annotated[int, Field(ge=1000)] = 60000
+    max_input_chars: Annotated[int, Field(ge=1000)] = 200000
+    """A cap on the paper's text in characters, before the token budget."""
     timeout_seconds: Annotated[float, Field(gt=0)] = 180.0
     max_retries: Annotated[int, Field(ge=0, le=10)] = 4
     max_attempts: Annotated[int, Field(ge=1, le=10)] = 3
@@ -214,6 +228,7 @@ class LlmSettings(_Section):
     require_chinese: bool = True
     input_price_per_million: Annotated[float, Field(ge=0)] | None = None
     output_price_per_million: Annotated[float, Field(ge=0)] | None = None
+    max_input_tokens: InputTokens = InputTokens()
     max_output_tokens: OutputTokens = OutputTokens()
     output_limit_parameter: Literal["max_tokens", "max_completion_tokens"] = "max_tokens"
     """How requests name the output limit: OpenAI's reasoning models take only the second."""

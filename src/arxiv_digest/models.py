@@ -90,6 +90,11 @@ class Answer:
     unconfirmed: tuple[str, ...] = ()
     """Figures its source does not confirm: those of the abstract a translation lacks (after
     every attempt), those of an analysis that the paper's text does not hold."""
+    source: str | None = None
+    """Where the paper's text it read came from: "html" (arXiv's HTML version) or "pdf";
+    None for an answer on the abstract alone."""
+    cut: tuple[str, ...] = ()
+    """What of that text was left out to fit `llm.max_input_tokens` (section headings)."""
 
 
 @dataclass(frozen=True)

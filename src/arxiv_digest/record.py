@@ -27,11 +27,12 @@ from arxiv_digest.errors import BadInputError
 from arxiv_digest.models import STRICT_FIELDS, Answer, Link, Paper, Window, is_arxiv_id
 from arxiv_digest.write import write_atomically
 
-SCHEMA = 3
+SCHEMA = 4
 """The record format this version writes. A newer one is refused, never rewritten."""
-READABLE_SCHEMAS = (1, 2, 3)
+READABLE_SCHEMAS = (1, 2, 3, 4)
 """Schema 1 records lack `settled`, and are read as unsettled; schema 2 records lack the
-answers' `unconfirmed`, and are read as confirming everything."""
+answers' `unconfirmed`, and are read as confirming everything; schema 3 records lack the
+answers' `source` and `cut`, and are read as not saying."""
 
 # Reasons a paper of the window is not shown: the setting that left it out.
 NOT_SHOWN_CAP = "filter.max_papers"

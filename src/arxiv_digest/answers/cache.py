@@ -50,6 +50,8 @@ _MIGRATIONS = (
     """,
     # What a day shows now lives in its record.
     "DROP TABLE papers;",
+    # A paper's text comes from its HTML version or its PDF; the record says which.
+    "ALTER TABLE texts ADD COLUMN source TEXT NOT NULL DEFAULT 'pdf';",
 )
 
 
@@ -65,6 +67,8 @@ class AnswerKey:
 class StoredText:
     text: str
     page_count: int
+    source: str = "pdf"
+    """Where the text was read: "html" (arXiv's HTML version) or "pdf"."""
 
 
 class Store:
@@ -116,15 +120,16 @@ class Store:
 
     def text(self, arxiv_id: str, extractor: str) -> StoredText | None:
         row = self._db.execute(
-            "SELECT text, page_count FROM texts WHERE arxiv_id = ? AND extractor = ?",
+            "SELECT text, page_count, source FROM texts WHERE arxiv_id = ? AND extractor = ?",
             (arxiv_id, extractor),
         ).fetchone()
-        return None if row is None else StoredText(text=row[0], page_count=row[1])
+        return None if row is None else StoredText(text=row[0], page_count=row[1], source=row[2])
 
     def save_text(self, arxiv_id: str, extractor: str, stored: StoredText) -> None:
         self._db.execute(
-            "INSERT OR REPLACE INTO texts VALUES (?, ?, ?, ?)",
-            (arxiv_id, extractor, stored.text, stored.page_count),
+            "INSERT OR REPLACE INTO texts (arxiv_id, extractor, text, page_count, source)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (arxiv_id, extractor, stored.text, stored.page_count, stored.source),
         )
 
 

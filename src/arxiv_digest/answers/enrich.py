@@ -17,7 +17,6 @@ read for it, and returned with the outcomes.
 from __future__ import annotations
 
 import asyncio
-import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -25,7 +24,7 @@ from typing import TYPE_CHECKING, Protocol
 
 import jinja2
 
-from arxiv_digest.answers import pdftext
+from arxiv_digest.answers import budget, htmltext, pdftext
 from arxiv_digest.answers.cache import AnswerKey, Store, StoredText
 from arxiv_digest.answers.executor import Completion, Executor
 from arxiv_digest.answers.links import find_links
@@ -135,14 +134,14 @@ class Enriched:
     comment and that text."""
 
 
-_CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+@dataclass(frozen=True)
+class TextRead:
+    """What a paper's answers on its text read: where the text came from, and what of it
+    was left out to fit the task's token budget."""
 
-
-def estimate_tokens(text: str) -> int:
-    """Tokens by the rule of thumb for GPT-4-class tokenizers: a CJK character about one
-    token, four characters of other text about one."""
-    cjk = len(_CJK.findall(text))
-    return cjk + (len(text) - cjk) // 4
+    text: str
+    source: str
+    cut: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -176,8 +175,9 @@ class Enricher:
     _prompts: dict[tuple[str, str], Prompt] = field(default_factory=dict)
     _cached: dict[tuple[str, str], Answer | None] = field(default_factory=dict)
     _links: dict[str, tuple[Link, ...]] = field(default_factory=dict)
-    _texts: dict[str, str] = field(default_factory=dict)
-    """The text sent of each paper read this run: what its analysis is checked against."""
+    _texts: dict[tuple[str, str], TextRead] = field(default_factory=dict)
+    """The text sent of each paper read this run: what its analysis is checked against, and
+    what the record says of it."""
 
     async def enrich(self, needs: Sequence[Need]) -> Enriched:
         """The outcome of every need, and the links found in the texts read for them.
@@ -198,8 +198,9 @@ class Enricher:
         return Enriched(outcomes=outcomes, links=dict(self._links))
 
     def estimate(self, needs: Sequence[Need]) -> Estimate:
-        """The requests and tokens `needs` will cost. A need whose PDF text is not cached yet
-        is counted at `llm.max_input_chars` of text, and only a cached answer costs nothing."""
+        """The requests and tokens `needs` will cost. A need whose paper's text is not cached
+        yet is counted at its whole budget (`llm.max_input_tokens`), and only a cached answer
+        costs nothing."""
         by_task: dict[str, int] = {}
         tokens_in = tokens_out = 0
         asks = []
@@ -211,9 +212,9 @@ class Enricher:
             asks.append(True)
             by_task[need.task.name] = by_task.get(need.task.name, 0) + 1
             if prompt is None:
-                tokens_in += self.settings.max_input_chars // 3
+                tokens_in += need.task.max_input_tokens(self.settings)
             else:
-                tokens_in += estimate_tokens(prompt["system"] + prompt["user"])
+                tokens_in += budget.estimate_tokens(prompt["system"] + prompt["user"])
             tokens_out += need.task.typical_tokens_out
         return Estimate(by_task, tokens_in, tokens_out, tuple(asks))
 
@@ -222,16 +223,21 @@ class Enricher:
         if not need.task.needs_text:
             return self._rendered(need, None)
         stored = self.store.text(need.paper.arxiv_id, self.texts.extractor)
-        return None if stored is None else self._rendered(need, self._model_input(stored))
+        if stored is None:
+            return None
+        return self._rendered(need, self._model_input(need, stored).text)
 
     def _rendered(self, need: Need, text: str | None) -> Prompt:
         """The need's prompt, rendered once (its text is the same whenever it is known)."""
         key = (need.paper.arxiv_id, need.task.name)
         if key not in self._prompts:
-            self._prompts[key] = render_prompt(
-                self.templates, need.task.template, need.paper, text, values=self.prompt_values
-            )
+            self._prompts[key] = self._render(need, text)
         return self._prompts[key]
+
+    def _render(self, need: Need, text: str | None) -> Prompt:
+        return render_prompt(
+            self.templates, need.task.template, need.paper, text, values=self.prompt_values
+        )
 
     def _cached_answer(self, need: Need, prompt: Prompt) -> Answer | None:
         """The cache's answer to the need's prompt, looked up once."""
@@ -240,9 +246,27 @@ class Enricher:
             self._cached[key] = self.store.answer(self._key(need, prompt))
         return self._cached[key]
 
-    def _model_input(self, stored: StoredText) -> str:
-        """What of the paper's text is sent: cleaned, without references, capped."""
-        return pdftext.model_input(stored.text, self.settings.max_input_chars)
+    def _model_input(self, need: Need, stored: StoredText) -> TextRead:
+        """What of the paper's text is sent: without references (a PDF's cleaned), capped at
+        `llm.max_input_chars`, then cut by section priority to fit the task's token budget
+        with the prompt around it. The prompt is rendered here, once (twice when cut)."""
+        key = (need.paper.arxiv_id, need.task.name)
+        if key not in self._texts:
+            reader = htmltext if stored.source == "html" else pdftext
+            text = reader.model_input(stored.text, self.settings.max_input_chars)
+            counter = budget.counter_for(self.executor.model_name)
+            prompt = self._render(need, text)
+            tokens = counter.count(prompt["system"] + prompt["user"])
+            limit = need.task.max_input_tokens(self.settings)
+            cut: tuple[str, ...] = ()
+            if tokens > limit:
+                room = max(limit - (tokens - counter.count(text)), 0)
+                fitted = budget.within_budget(text, room, counter)
+                text, cut = fitted.text, fitted.cut
+                prompt = self._render(need, text)
+            self._prompts[key] = prompt
+            self._texts[key] = TextRead(text, stored.source, cut)
+        return self._texts[key]
 
     def _key(self, need: Need, prompt: Prompt) -> AnswerKey:
         model = self.executor.model_name
@@ -320,12 +344,15 @@ class Enricher:
         return self._gap(need, f"{reason} after {self.settings.max_attempts} attempts")
 
     def _marked(self, need: Need, answer: Answer) -> Answer:
-        """`answer` with the figures its source does not confirm (a cached answer's are
-        found again: the cache keeps the text alone)."""
+        """`answer` with where its paper's text came from and what of it was cut, and the
+        figures its source does not confirm (a cached answer's are found again: the cache
+        keeps the text alone)."""
+        read = self._texts.get((need.paper.arxiv_id, need.task.name))
+        if read is not None:
+            answer = replace(answer, source=read.source, cut=read.cut)
         if need.task.unconfirmed is None:
             return answer
-        text = self._texts.get(need.paper.arxiv_id)
-        unconfirmed = need.task.unconfirmed(answer.text, need.paper, text)
+        unconfirmed = need.task.unconfirmed(answer.text, need.paper, read.text if read else None)
         return replace(answer, unconfirmed=unconfirmed)
 
     async def _prompt(self, need: Need) -> Prompt | None:
@@ -333,8 +360,7 @@ class Enricher:
         if not need.task.needs_text:
             return self._rendered(need, None)
         paper = need.paper
-        text = self._model_input(await self._paper_text(paper))
-        self._texts[paper.arxiv_id] = text
+        text = self._model_input(need, await self._paper_text(paper)).text
         self._links[paper.arxiv_id] = find_links(paper.abstract, paper.comment, text)
         return self._rendered(need, text) if text else None
 

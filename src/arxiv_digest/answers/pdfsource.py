@@ -1,4 +1,5 @@
-"""Where a paper's text comes from: the PDF download and the extraction child process."""
+"""Where a paper's text comes from: its HTML version on arXiv when it has one, else the PDF
+download and the extraction child process."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Protocol
 
-from arxiv_digest.answers import pdftext
+from arxiv_digest.answers import htmltext, pdftext
 from arxiv_digest.answers.cache import StoredText
 from arxiv_digest.config import PdfSettings
 from arxiv_digest.errors import PdfError
@@ -19,12 +20,14 @@ _EXTRACTION_MEMORY_MEGABYTES = 2048
 
 
 class TextSource(Protocol):
-    """Where the text of a paper's PDF comes from. Raises PdfError when it cannot be had."""
+    """Where the text of a paper comes from. Raises PdfError when it cannot be had."""
 
     extractor: str
     """Names the extraction method: part of the cache key of extracted text."""
-    downloads: int
-    """PDFs downloaded so far."""
+
+    @property
+    def downloads(self) -> int:
+        """Documents (HTML pages and PDFs) downloaded so far."""
 
     async def text(self, arxiv_id: str) -> StoredText: ...
 
@@ -42,11 +45,11 @@ class HttpPdfSource:
         self._max_bytes = int(settings.max_megabytes * 1024 * 1024)
         # Made at the first download (a build whose texts are all cached needs none).
         self._client: httpx2.AsyncClient | None = None
-        self._download_slots = asyncio.Semaphore(settings.concurrency)
+        self.download_slots = asyncio.Semaphore(settings.concurrency)
         self._extraction_slots = asyncio.Semaphore(os.cpu_count() or 1)
 
     async def text(self, arxiv_id: str) -> StoredText:
-        async with self._download_slots:
+        async with self.download_slots:
             pdf_bytes = await self.fetch(arxiv_id)
             self.downloads += 1
         async with self._extraction_slots:
@@ -66,13 +69,27 @@ class HttpPdfSource:
         return self._client
 
     async def fetch(self, arxiv_id: str) -> bytes:
+        content = await self._download(self._url_template.format(id=arxiv_id), arxiv_id, "PDF")
+        if not content.lstrip()[:5] == b"%PDF-":
+            raise PdfError(arxiv_id, "the download is not a PDF")
+        return content
+
+    async def get(self, url: str, arxiv_id: str, what: str) -> bytes | None:
+        """The document at `url` within the PDF's limits; None when it cannot be had (any
+        status but 200, too large, a timeout or a network error): the caller falls back."""
+        try:
+            return await self._download(url, arxiv_id, what)
+        except PdfError:
+            return None
+
+    async def _download(self, url: str, arxiv_id: str, what: str) -> bytes:
+        """The document at `url`, at most `pdf.max_megabytes`; PdfError says why not."""
         import httpx2
 
-        url = self._url_template.format(id=arxiv_id)
         try:
             async with self._connected().stream("GET", url) as response:
                 if response.status_code != 200:
-                    raise PdfError(arxiv_id, f"PDF download failed: HTTP {response.status_code}")
+                    raise PdfError(arxiv_id, f"{what} download failed: HTTP {response.status_code}")
                 chunks = []
                 size = 0
                 async for chunk in response.aiter_bytes():
@@ -80,17 +97,14 @@ class HttpPdfSource:
                     if size > self._max_bytes:
                         raise PdfError(
                             arxiv_id,
-                            f"PDF larger than {self._max_bytes // 2**20} MB (pdf.max_megabytes)",
+                            f"{what} larger than {self._max_bytes // 2**20} MB (pdf.max_megabytes)",
                         )
                     chunks.append(chunk)
         except httpx2.TimeoutException:
-            raise PdfError(arxiv_id, "PDF download timed out (pdf.timeout_seconds)") from None
+            raise PdfError(arxiv_id, f"{what} download timed out (pdf.timeout_seconds)") from None
         except httpx2.HTTPError as error:
-            raise PdfError(arxiv_id, f"PDF download failed: {type(error).__name__}") from None
-        content = b"".join(chunks)
-        if not content.lstrip()[:5] == b"%PDF-":
-            raise PdfError(arxiv_id, "the download is not a PDF")
-        return content
+            raise PdfError(arxiv_id, f"{what} download failed: {type(error).__name__}") from None
+        return b"".join(chunks)
 
     async def close(self) -> None:
         if self._client is not None:
@@ -134,3 +148,32 @@ async def extract(arxiv_id: str, pdf_bytes: bytes, settings: PdfSettings) -> Sto
         )
     page_count, _, text = output.decode("utf-8").partition("\n")
     return StoredText(text=text, page_count=int(page_count))
+
+
+class HtmlThenPdfSource:
+    """A paper's text from its HTML version on arXiv (`arxiv.html_url`), read into sections
+    by `htmltext`; from its PDF when arXiv has no HTML for it, the conversion failed, or the
+    page could not be had. The HTML is fetched with the PDF's client and limits."""
+
+    extractor = f"{htmltext.EXTRACTOR}+{pdftext.EXTRACTOR}"
+
+    def __init__(self, url_template: str, pdfs: HttpPdfSource) -> None:
+        self._url_template = url_template
+        self._pdfs = pdfs
+        self.html_downloads = 0
+
+    @property
+    def downloads(self) -> int:
+        return self.html_downloads + self._pdfs.downloads
+
+    async def text(self, arxiv_id: str) -> StoredText:
+        async with self._pdfs.download_slots:
+            page = await self._pdfs.get(self._url_template.format(id=arxiv_id), arxiv_id, "HTML")
+            self.html_downloads += page is not None
+        sections = htmltext.paper_sections(page) if page else None
+        if sections:
+            return StoredText(text=htmltext.as_text(sections), page_count=0, source="html")
+        return await self._pdfs.text(arxiv_id)
+
+    async def close(self) -> None:
+        await self._pdfs.close()

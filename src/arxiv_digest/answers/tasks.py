@@ -91,6 +91,10 @@ class Task:
     def template(self) -> str:
         return f"prompts/{self.name}.md.j2"
 
+    def max_input_tokens(self, settings: LlmSettings) -> int:
+        """The input budget of the task's requests (`llm.max_input_tokens`)."""
+        return int(getattr(settings.max_input_tokens, self.name))
+
     def max_output_tokens(self, settings: LlmSettings) -> int:
         """The output limit of the task's requests (`llm.max_output_tokens`)."""
         return int(getattr(settings.max_output_tokens, self.name))
