@@ -91,6 +91,7 @@ class RunReport:
     days: list[DayReport] = field(default_factory=list)
     arxiv_requests: int = 0
     pdf_downloads: int = 0
+    """Papers' texts downloaded, HTML pages and PDFs (its JSON key is kept for readers of it)."""
     peak_concurrent_requests: int = 0
     elapsed_seconds: float = 0.0
     by_task: dict[str, Usage] = field(default_factory=dict)
@@ -231,7 +232,7 @@ class RunReport:
             f"Total: {usage.model_requests} model requests, {usage.cache_hits} cache hits,"
             f" {usage.tokens_in} tokens in, {usage.tokens_out} tokens out,"
             f" cost {_cost_text(usage, prices)}; {self.arxiv_requests} arXiv requests,"
-            f" {self.pdf_downloads} PDFs downloaded; {self.elapsed_seconds:.1f} s.",
+            f" {self.pdf_downloads} papers' texts downloaded (HTML or PDF); {self.elapsed_seconds:.1f} s.",
             *self.filtered_lines(),
             "",
             *self.announcement_lines(bullet="- "),
@@ -273,7 +274,7 @@ class RunReport:
             f" {plural(usage.cache_hits, 'cache hit')}, {plural(usage.tokens_in, 'token')} in,"
             f" {plural(usage.tokens_out, 'token')} out, cost {_cost_text(usage, prices)};"
             f" arXiv: {plural(self.arxiv_requests, 'request')};"
-            f" PDFs: {self.pdf_downloads} downloaded; {self.elapsed_seconds:.1f} s"
+            f" papers' texts: {self.pdf_downloads} downloaded (HTML or PDF); {self.elapsed_seconds:.1f} s"
         )
         lines += self.filtered_lines()
         if any(usage.model_requests for usage in self.by_task.values()):
