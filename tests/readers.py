@@ -12,6 +12,7 @@ from datetime import date, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from arxiv_digest.answers.figures import FigureStore, as_webp
 from arxiv_digest.models import Answer, Paper
 from arxiv_digest.record import SCHEMA, DayRecord, RecordWindow, ShownPaper, write_record
 from arxiv_digest.window import window_for
@@ -248,8 +249,20 @@ def analysis_of(paper: ReaderPaper) -> str:
     return corpus.analysis_for(paper.title)
 
 
-def write_archive(records_dir: Path) -> None:
-    """The three days as day records in `records_dir`."""
+FIGURE_PAPER = "2603.01005v1"
+"""The paper with a figure (the fixture plot, made a WebP as a build makes it)."""
+
+
+def write_archive(records_dir: Path, figures_dir: Path | None = None) -> None:
+    """The three days as day records in `records_dir`, and a figure in `figures_dir`."""
+    figure = None
+    if figures_dir is not None:
+        plot = (Path(__file__).parent / "fixtures" / "html" / "x1.png").read_bytes()
+        encoded = as_webp(plot)
+        assert encoded is not None
+        figure = FigureStore(figures_dir).save(
+            FIGURE_PAPER, encoded, "Figure 1: Reconstruction error against microphone count."
+        )
     zone = ZoneInfo("Asia/Shanghai")
     for day_text, papers in DAYS.items():
         day = date.fromisoformat(day_text)
@@ -282,6 +295,7 @@ def write_archive(records_dir: Path) -> None:
                         None,
                     ),
                 },
+                figure=figure if paper.arxiv_id == FIGURE_PAPER else None,
             )
             for slot, paper in enumerate(papers)
         )

@@ -530,8 +530,13 @@ class PdfHost(StandIn):
         super().__init__()
         self.pdfs = dict(pdfs or {})
         self.htmls = dict(htmls or {})
+        self.images: dict[str, tuple[bytes, str]] = {}
+        """Files beside the HTML papers by path (`/html/{id}/x1.png`): bytes, content type."""
 
     def handle(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
+        if path in self.images:
+            content, content_type = self.images[path]
+            return Reply(200, content, content_type)
         if path.startswith("/html/"):
             page = self.htmls.get(path.removeprefix("/html/"))
             if page is None:

@@ -32,13 +32,14 @@ PAPER = "/papers/2603.01005/"
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     root = tmp_path_factory.mktemp("readers")
-    readers.write_archive(root / "_records")
+    readers.write_archive(root / "_records", root / "_figures")
     settings = SiteSettings(
         SiteIdentity(title="音频论文速递", url="https://example.org", base_path=BASE),
         ViewSettings(
             ("eess.AS", "cs.SD"), readers.TOPICS, now=datetime(2026, 3, 4, 12, tzinfo=UTC)
         ),
         Path(__file__).parents[1] / "templates",
+        root / "_figures",
     )
     build_site(root / "_records", root / "_public", settings)
     assert write_index(root / "_public") == sum(len(day) for day in readers.DAYS.values())
@@ -114,6 +115,16 @@ def test_the_day_is_compact_with_everything_one_click_away(chromium: Any, served
     assert more.count() == 6 and page.evaluate(
         "[...document.querySelectorAll('details.more, details.toc')].every(d => !d.open)"
     )
+    # The paper with a figure shows it small beside its entry, loaded when it comes near.
+    thumb = page.locator("a.thumb img")
+    assert thumb.count() == 1 and thumb.get_attribute("loading") == "lazy"
+    thumb.scroll_into_view_if_needed()
+    for _ in range(50):  # polled from here: the page's policy allows no eval
+        if page.evaluate("document.querySelector('a.thumb img').naturalWidth"):
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate("document.querySelector('a.thumb img').naturalWidth") == 960
+    page.evaluate("window.scrollTo(0, 0)")
     # Six papers scan in about two screens.
     assert page.evaluate("document.documentElement.scrollHeight") < 2.2 * 900
     # Expand all opens every paper, and is remembered.
@@ -153,6 +164,12 @@ def test_a_paper_page_reads_as_one(chromium: Any, served: str) -> None:
     page = context.new_page()
     page.goto(served + PAPER)
     assert page.inner_text("h1") == "基于物理信息神经网络的室内声场重建"
+    # Its figure, from the site itself, lazily loaded, its caption as its text alternative.
+    figure = page.locator("figure.paper-figure img")
+    assert figure.get_attribute("loading") == "lazy"
+    assert figure.get_attribute("alt") == "Figure 1: Reconstruction error against microphone count."
+    figure.scroll_into_view_if_needed()
+    assert page.evaluate("document.querySelector('figure.paper-figure img').naturalWidth") == 960
     headings = page.eval_on_selector_all("h4.part", "hs => hs.map(h => h.textContent)")
     assert headings == [f"{number}. {name}" for number, name in enumerate(ANALYSIS_PARTS, 1)]
     page.locator("a.permalink + button.copy").click()

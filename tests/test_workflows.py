@@ -101,7 +101,9 @@ def test_daily_workflow_refreshes_on_a_schedule_with_secrets_and_a_cache() -> No
     assert restore["uses"].startswith("actions/cache@")
     assert restore["with"]["path"] == cache.path.as_posix()
     commit = steps["Commit and push new or changed records and posts"]["run"]
-    folders = f"{output.records_dir.as_posix()} {output.posts_dir.as_posix()}"
+    folders = " ".join(
+        folder.as_posix() for folder in (output.records_dir, output.posts_dir, output.figures_dir)
+    )
     assert f"for folder in {folders}" in commit and 'git add "$folder"' in commit
 
 

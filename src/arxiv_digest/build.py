@@ -25,6 +25,7 @@ from arxiv_digest.answers.enrich import (
     needs_of,
 )
 from arxiv_digest.answers.executor import Executor
+from arxiv_digest.answers.figures import FigureStore
 from arxiv_digest.answers.links import find_links
 from arxiv_digest.answers.tasks import (
     TASKS,
@@ -422,6 +423,11 @@ def _needs(plans: Sequence[DayPlan], tasks: Sequence[Task]) -> list[Need]:
     )
 
 
+def figure_store(config: Config) -> FigureStore | None:
+    """The site's figures folder, when it takes figures (`output.figures`)."""
+    return FigureStore(config.output.figures_dir) if config.output.figures else None
+
+
 def assemble(
     plan: DayPlan,
     config: Config,
@@ -433,10 +439,11 @@ def assemble(
 
     A paper whose text was read this run has the links found in it (and in its abstract and
     comment); another keeps the links it has, and a new one gets those of its abstract and
-    comment.
+    comment. A paper has the figure the figures folder holds for it, or else the one it had.
     """
     previous, selection, window = plan.previous, plan.selection, plan.window
     kept = {shown.paper.arxiv_id: shown for shown in previous.papers} if previous else {}
+    figures = figure_store(config)
     papers = []
     for paper in selection.shown:
         before = kept.get(paper.arxiv_id)
@@ -453,8 +460,15 @@ def assemble(
         links = links_found.get(paper.arxiv_id)
         if links is None:
             links = before.links if before else find_links(paper.abstract, paper.comment)
+        figure = figures.get(paper.arxiv_id) if figures else None
         papers.append(
-            ShownPaper(paper=paper, answers=in_task_order(answers), gaps=gaps, links=links)
+            ShownPaper(
+                paper=paper,
+                answers=in_task_order(answers),
+                gaps=gaps,
+                links=links,
+                figure=figure or (before.figure if before else None),
+            )
         )
     return DayRecord(
         schema=SCHEMA,
@@ -545,7 +559,9 @@ def build_live(
             model.warm_up()  # a day built for the first time asks the model
         pdfs = HttpPdfSource(config.arxiv.pdf_url, config.pdf)
         texts: HtmlThenPdfSource | HttpPdfSource = (
-            HtmlThenPdfSource(config.arxiv.html_url, pdfs) if config.arxiv.html_url else pdfs
+            HtmlThenPdfSource(config.arxiv.html_url, pdfs, figure_store(config))
+            if config.arxiv.html_url
+            else pdfs
         )
         store = Store.open(config.cache.path)
         arxiv = ArxivServices(config.arxiv, progress)

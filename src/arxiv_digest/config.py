@@ -249,6 +249,11 @@ class OutputSettings(_Section):
     templates_dir: Path = Path("templates")
     site_dir: Path = Path("_public")
     """Where `digest site` writes the reader's site (not `_site`, which is Jekyll's)."""
+    figures_dir: Path = Path("_figures")
+    """Each paper's figure (a WebP of at most 80 KB, and its caption), committed with the
+    records: the site shows them."""
+    figures: bool = True
+    """Whether a paper's first figure is taken from its HTML version."""
     list_unshown: bool = False
 
 

@@ -97,6 +97,26 @@ class Answer:
     """What of that text was left out to fit `llm.max_input_tokens` (section headings)."""
 
 
+def figure_file(arxiv_id: str) -> str:
+    """The name of a paper's figure, in the figures folder and on the site: its id without
+    version (an old id's slash as `-`)."""
+    return base_id(arxiv_id).replace("/", "-") + ".webp"
+
+
+@dataclass(frozen=True)
+class Figure:
+    """A paper's figure as the site shows it: a WebP file of the figures folder, made from
+    the first figure of its HTML version, with that figure's caption."""
+
+    __pydantic_config__ = STRICT_FIELDS
+
+    file: str
+    """Its name in `output.figures_dir` (and under the site's /figures/)."""
+    caption: str
+    width: int
+    height: int
+
+
 @dataclass(frozen=True)
 class Gap:
     """A task that did not succeed for a paper, and why."""

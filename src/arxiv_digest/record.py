@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import TypeAdapter, ValidationError
 
 from arxiv_digest.errors import BadInputError
-from arxiv_digest.models import STRICT_FIELDS, Answer, Link, Paper, Window, is_arxiv_id
+from arxiv_digest.models import STRICT_FIELDS, Answer, Figure, Link, Paper, Window, is_arxiv_id
 from arxiv_digest.write import write_atomically
 
 SCHEMA = 4
@@ -32,7 +32,7 @@ SCHEMA = 4
 READABLE_SCHEMAS = (1, 2, 3, 4)
 """Schema 1 records lack `settled`, and are read as unsettled; schema 2 records lack the
 answers' `unconfirmed`, and are read as confirming everything; schema 3 records lack the
-answers' `source` and `cut`, and are read as not saying."""
+answers' `source` and `cut` and the papers' `figure`, and are read as not saying."""
 
 # Reasons a paper of the window is not shown: the setting that left it out.
 NOT_SHOWN_CAP = "filter.max_papers"
@@ -63,6 +63,8 @@ class ShownPaper:
     """Why a task has no answer yet; a later build asks again."""
     links: tuple[Link, ...] = ()
     """Code, demo and data links found in the abstract, the comment and the PDF's text."""
+    figure: Figure | None = None
+    """Its first figure, when its HTML version has one that could be made a WebP."""
 
 
 @dataclass(frozen=True)

@@ -9,14 +9,14 @@ from pathlib import Path
 from arxiv_digest.errors import BadInputError, WriteError
 
 
-def write_atomically(path: Path, content: str, *, durable: bool = True) -> bool:
+def write_atomically(path: Path, content: str | bytes, *, durable: bool = True) -> bool:
     """Write `content` to `path` through a temporary file and a rename.
 
     Returns False, and leaves the file (and its modification time) alone, when
     it already holds exactly `content`. `durable=False` skips the flush to disk, for
-    views that are made again from the records (the site's pages).
+    views that are made again from the records (the site's pages). Text is written as UTF-8.
     """
-    data = content.encode("utf-8")
+    data = content.encode("utf-8") if isinstance(content, str) else content
     if _holds(path, data):
         return False
     try:
@@ -44,12 +44,12 @@ def write_atomically(path: Path, content: str, *, durable: bool = True) -> bool:
     return True
 
 
-def stage_file(path: Path, content: str, by: str = "") -> Path | None:
+def stage_file(path: Path, content: str | bytes, by: str = "") -> Path | None:
     """`content` in a temporary file beside `path`, to be renamed onto it once every file of
     a build is staged (or removed if one fails); None when `path` holds `content` already.
     `by` names who stages it, where two may stage the same file and one is chosen after.
     Not flushed to disk: for views that are made again from the records."""
-    data = content.encode("utf-8")
+    data = content.encode("utf-8") if isinstance(content, str) else content
     if _holds(path, data):
         return None
     staged = path.with_name(f".{path.name}{'.' + by if by else ''}.staged")

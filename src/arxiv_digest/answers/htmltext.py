@@ -78,6 +78,34 @@ def paper_sections(html: bytes) -> list[Section] | None:
     return [section for section in sections if section.text.strip()]
 
 
+@dataclass(frozen=True)
+class FigureRef:
+    src: str
+    """The image's address as the page gives it (relative to the page, usually)."""
+    caption: str
+
+
+def first_figure(html: bytes) -> FigureRef | None:
+    """The paper's first figure that has an image (not a table, not an inline logo), with
+    its caption; None when it has none or `html` is not a LaTeXML paper."""
+    import lxml.html
+    from lxml.etree import ParserError
+
+    try:
+        root = lxml.html.document_fromstring(html)
+    except (ParserError, ValueError):
+        return None
+    for figure in root.xpath(
+        "//article[contains(concat(' ', @class, ' '), ' ltx_document ')]"
+        "//figure[contains(concat(' ', @class, ' '), ' ltx_figure ')]"
+    ):
+        images = [src for src in figure.xpath(".//img/@src") if not src.startswith("data:")]
+        if images:
+            captions = figure.xpath(".//figcaption")
+            return FigureRef(str(images[0]), _text(captions[0]) if captions else "")
+    return None
+
+
 def as_text(sections: list[Section]) -> str:
     """The sections as one text, in order, a blank line between them."""
     return "\n\n".join(section.text for section in sections)

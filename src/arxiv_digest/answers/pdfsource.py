@@ -7,8 +7,9 @@ import asyncio
 import os
 import sys
 from typing import TYPE_CHECKING, Protocol
+from urllib.parse import urljoin, urlsplit
 
-from arxiv_digest.answers import htmltext, pdftext
+from arxiv_digest.answers import figures, htmltext, pdftext
 from arxiv_digest.answers.cache import StoredText
 from arxiv_digest.config import PdfSettings
 from arxiv_digest.errors import PdfError
@@ -153,13 +154,21 @@ async def extract(arxiv_id: str, pdf_bytes: bytes, settings: PdfSettings) -> Sto
 class HtmlThenPdfSource:
     """A paper's text from its HTML version on arXiv (`arxiv.html_url`), read into sections
     by `htmltext`; from its PDF when arXiv has no HTML for it, the conversion failed, or the
-    page could not be had. The HTML is fetched with the PDF's client and limits."""
+    page could not be had. The HTML is fetched with the PDF's client and limits. With a
+    figures folder, the page's first figure goes there as a WebP (`figures`), while other
+    papers' requests are under way."""
 
     extractor = f"{htmltext.EXTRACTOR}+{pdftext.EXTRACTOR}"
 
-    def __init__(self, url_template: str, pdfs: HttpPdfSource) -> None:
+    def __init__(
+        self,
+        url_template: str,
+        pdfs: HttpPdfSource,
+        figure_store: figures.FigureStore | None = None,
+    ) -> None:
         self._url_template = url_template
         self._pdfs = pdfs
+        self._figures = figure_store
         self.html_downloads = 0
 
     @property
@@ -167,13 +176,39 @@ class HtmlThenPdfSource:
         return self.html_downloads + self._pdfs.downloads
 
     async def text(self, arxiv_id: str) -> StoredText:
+        page_url = self._url_template.format(id=arxiv_id)
         async with self._pdfs.download_slots:
-            page = await self._pdfs.get(self._url_template.format(id=arxiv_id), arxiv_id, "HTML")
+            page = await self._pdfs.get(page_url, arxiv_id, "HTML")
             self.html_downloads += page is not None
         sections = htmltext.paper_sections(page) if page else None
-        if sections:
-            return StoredText(text=htmltext.as_text(sections), page_count=0, source="html")
-        return await self._pdfs.text(arxiv_id)
+        if not page or not sections:
+            return await self._pdfs.text(arxiv_id)
+        if self._figures is not None and self._figures.get(arxiv_id) is None:
+            await self._figure(arxiv_id, page, page_url, self._figures)
+        return StoredText(text=htmltext.as_text(sections), page_count=0, source="html")
+
+    async def _figure(
+        self, arxiv_id: str, page: bytes, page_url: str, store: figures.FigureStore
+    ) -> None:
+        """The page's first figure into the store, if it can be made a WebP; an image from
+        another host than the page's is not fetched."""
+        found = htmltext.first_figure(page)
+        if found is None:
+            return
+        # The page is a folder of its images (arXiv's pages say so with <base>).
+        url = urljoin(page_url.rstrip("/") + "/", found.src)
+        if (urlsplit(url).scheme, urlsplit(url).netloc) != (
+            urlsplit(page_url).scheme, urlsplit(page_url).netloc
+        ):  # fmt: skip
+            return
+        async with self._pdfs.download_slots:
+            image = await self._pdfs.get(url, arxiv_id, "figure")
+            self.html_downloads += image is not None
+        if image is None:
+            return
+        encoded = await asyncio.to_thread(figures.as_webp, image)
+        if encoded is not None:
+            store.save(arxiv_id, encoded, found.caption)
 
     async def close(self) -> None:
         await self._pdfs.close()

@@ -24,7 +24,7 @@ from arxiv_digest.answers.tasks import (
     parse_triage,
 )
 from arxiv_digest.config import Config
-from arxiv_digest.models import Link, Paper
+from arxiv_digest.models import Figure, Link, Paper
 from arxiv_digest.record import (
     NOT_SHOWN_CAP,
     NOT_SHOWN_CATEGORY,
@@ -112,6 +112,7 @@ class PaperView:
     interests: tuple[str, ...]
     """The site's interests the paper matches."""
     bibtex: str
+    figure: Figure | None
 
     @property
     def title_zh(self) -> str:
@@ -229,4 +230,5 @@ def _paper_view(day: date, shown: ShownPaper, settings: ViewSettings) -> PaperVi
         revised=paperinfo.revised(paper),
         interests=tuple(paperinfo.interests_of(paper, settings.interests)),
         bibtex=paperinfo.bibtex(paper),
+        figure=shown.figure,
     )

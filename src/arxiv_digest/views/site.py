@@ -35,7 +35,7 @@ from pydantic_core import from_json
 from arxiv_digest import __version__
 from arxiv_digest.config import Config
 from arxiv_digest.errors import BadInputError, DigestError
-from arxiv_digest.models import base_id
+from arxiv_digest.models import base_id, figure_file
 from arxiv_digest.record import (
     DayRecord,
     read_record,
@@ -73,6 +73,8 @@ class SiteSettings:
     identity: SiteIdentity
     view: ViewSettings
     templates_dir: Path
+    figures_dir: Path | None = None
+    """The papers' figures (`output.figures_dir`); None: the site shows none."""
 
 
 class PaperSummary(NamedTuple):
@@ -161,6 +163,7 @@ def site_settings(
         identity=at_base_url(identity, base_url) if base_url else identity,
         view=ViewSettings.of(config, now or datetime.now(UTC)),
         templates_dir=config.output.templates_dir,
+        figures_dir=config.output.figures_dir if config.output.figures else None,
     )
 
 
@@ -222,17 +225,20 @@ def build_site(records_dir: Path, output_dir: Path, settings: SiteSettings) -> S
     for rendered in staged:
         if rendered.page is not None:
             rendered.page.replace(_page_path(output_dir, rendered.summary.url))
-        for paper, page in rendered.paper_pages:
-            if owners.get(paper.base_id) == rendered.summary.day:
-                page.replace(_page_path(output_dir, paper.url))
-                paper_pages_written += 1
+        for paper_id, url, staged_file in rendered.paper_files:
+            if owners.get(paper_id) == rendered.summary.day:
+                staged_file.replace(_page_path(output_dir, url))
+                paper_pages_written += url.startswith(urls.PAPERS)
             else:
-                page.unlink()
+                staged_file.unlink()
     for summary in removed:
         _page_path(output_dir, summary.url).unlink(missing_ok=True)
         for paper in summary.papers:
             if paper.base_id not in owners:
                 _page_path(output_dir, paper.url).unlink(missing_ok=True)
+                _page_path(output_dir, urls.figure(figure_file(paper.arxiv_id))).unlink(
+                    missing_ok=True
+                )
     indexes = _write_indexes(ordered, output_dir, settings, templates)
     for url in set(previous_indexes) - set(indexes):
         (output_dir / urls.output_file(url)).unlink(missing_ok=True)
@@ -307,8 +313,8 @@ class _StagedDay:
     summary: DaySummary
     page: Path | None
     """The day's page, staged beside its place (None: unchanged)."""
-    paper_pages: tuple[tuple[PaperSummary, Path], ...]
-    """Its papers' pages that changed, staged."""
+    paper_files: tuple[tuple[str, str, Path], ...]
+    """Its papers' pages and figures that changed, staged: (base id, site path, file)."""
 
 
 def _render_days(jobs: list[_DayJob], output_dir: Path, settings: SiteSettings) -> list[_StagedDay]:
@@ -329,7 +335,7 @@ def _render_days(jobs: list[_DayJob], output_dir: Path, settings: SiteSettings) 
     staged = [result for result in results if not isinstance(result, str)]
     if problems:
         for rendered in staged:
-            for page in (rendered.page, *(page for _, page in rendered.paper_pages)):
+            for page in (rendered.page, *(page for _, _, page in rendered.paper_files)):
                 if page is not None:
                     page.unlink(missing_ok=True)
         raise BadInputError(problems[0])
@@ -355,19 +361,17 @@ def _render_job(job: _DayJob) -> _StagedDay | str:
         data = job.path.read_bytes()
         record = record_from_bytes(job.path, data)
         sha256 = hashlib.sha256(data).hexdigest()
-        summary, page, paper_pages = _worker.day(record, sha256, stat, job.neighbours, job.in_feed)
-        staged_papers = []
-        for paper, paper_page in paper_pages:
+        summary, page, paper_files = _worker.day(record, sha256, stat, job.neighbours, job.in_feed)
+        staged_files = []
+        for paper_id, url, content in paper_files:
             # Staged in the day's name: another day may list the same paper.
-            staged_paper = stage_file(
-                _page_path(_worker_output, paper.url), paper_page, by=summary.day
-            )
-            if staged_paper is not None:
-                staged_papers.append((paper, staged_paper))
+            staged_file = stage_file(_page_path(_worker_output, url), content, by=summary.day)
+            if staged_file is not None:
+                staged_files.append((paper_id, url, staged_file))
         return _StagedDay(
             summary,
             stage_file(_page_path(_worker_output, summary.url), page),
-            tuple(staged_papers),
+            tuple(staged_files),
         )
     except DigestError as error:
         return str(error)
@@ -391,8 +395,9 @@ class _DayRenderer:
         stat: tuple[int, int],
         neighbours: tuple[str, str],
         in_feed: bool = False,
-    ) -> tuple[DaySummary, str, list[tuple[PaperSummary, str]]]:
-        """A day's summary, its page and its papers' pages."""
+    ) -> tuple[DaySummary, str, list[tuple[str, str, str | bytes]]]:
+        """A day's summary, its page, and its papers' pages and figures: (base id, site
+        path, content)."""
         view = day_view(record, self.settings.view)
         context = self.article_context(view)
         article = self.article_template.render(context)
@@ -411,26 +416,44 @@ class _DayRenderer:
             day=summary, article=article, neighbours=_neighbour_links(record.day, neighbours)
         )
         papers = context["papers"]
-        paper_pages = [
-            (
-                paper["summary"],
-                self.paper_template.render(
-                    paper=paper,
-                    day=summary,
-                    previous=papers[index - 1] if index else None,
-                    next=papers[index + 1] if index + 1 < len(papers) else None,
-                    permalink=self.settings.identity.absolute_base + paper["summary"].url,
-                ),
-            )
-            for index, paper in enumerate(papers)
-        ]
-        return summary, page, paper_pages
+        paper_files: list[tuple[str, str, str | bytes]] = []
+        for index, paper in enumerate(papers):
+            shown: PaperSummary = paper["summary"]
+            paper_files.append((shown.base_id, shown.url, self.paper_template.render(
+                paper=paper,
+                day=summary,
+                previous=papers[index - 1] if index else None,
+                next=papers[index + 1] if index + 1 < len(papers) else None,
+                permalink=self.settings.identity.absolute_base + shown.url,
+            )))  # fmt: skip
+            if paper["figure"]:
+                paper_files.append(
+                    (shown.base_id, paper["figure"]["url"], paper["figure"]["image"])
+                )
+        return summary, page, paper_files
 
     def article(self, record: DayRecord) -> str:
         """A day's article alone, as the feed carries it."""
         return self.article_template.render(
             self.article_context(day_view(record, self.settings.view))
         )
+
+    def figure(self, view: PaperView) -> dict[str, Any] | None:
+        """The paper's figure as its pages show it, when the figures folder has its file."""
+        figure, folder = view.figure, self.settings.figures_dir
+        if figure is None or folder is None:
+            return None
+        try:
+            image = (folder / figure.file).read_bytes()
+        except OSError:
+            return None
+        return {
+            "url": urls.figure(figure.file),
+            "caption": figure.caption,
+            "width": figure.width,
+            "height": figure.height,
+            "image": image,
+        }
 
     def article_context(self, view: DayView) -> dict[str, Any]:
         """What the article template sees of a day's view: untrusted text as sanitized HTML."""
@@ -493,6 +516,7 @@ class _DayRenderer:
             "translation_unconfirmed": view.translation_unconfirmed,
             "analysis_unconfirmed": view.analysis_unconfirmed,
             "bibtex": view.bibtex,
+            "figure": self.figure(view),
         }
         # What both of its pages show below its titles: rendered once, used on each.
         shown["body"] = self.body_template.render(paper=shown)

@@ -15,6 +15,7 @@ ARCHIVE = "/archive/"
 SEARCH = "/search/"
 TOPICS = "/topics/"
 PAPERS = "/papers/"
+FIGURES = "/figures/"
 FEED = "/feed.xml"
 NOT_FOUND = "/404.html"
 
@@ -52,6 +53,11 @@ def paper_page(arxiv_id: str) -> str:
     """A paper's own page, the same for every version (an old-style id keeps its slash:
     /papers/hep-th/9901001/)."""
     return f"{PAPERS}{base_id(arxiv_id)}/"
+
+
+def figure(file: str) -> str:
+    """A paper's figure on the site (`Figure.file`, as the figures folder names it)."""
+    return f"{FIGURES}{file}"
 
 
 def archive(year: int | None = None) -> str:
