@@ -16,6 +16,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 
 from arxiv_digest.answers.tasks import ANALYSIS_PARTS
+from arxiv_digest.config import InterestsSettings
 from arxiv_digest.views.day import ViewSettings
 from arxiv_digest.views.jekyll import SiteIdentity
 from arxiv_digest.views.search import write_index
@@ -40,6 +41,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ),
         Path(__file__).parents[1] / "templates",
         root / "_figures",
+        # A reader of speaker papers: the site ranks for them.
+        InterestsSettings(liked=["2603.01001", "2603.03002"]),
     )
     build_site(root / "_records", root / "_public", settings)
     assert write_index(root / "_public") == sum(len(day) for day in readers.DAYS.values())
@@ -137,6 +140,20 @@ def test_the_day_is_compact_with_everything_one_click_away(chromium: Any, served
     page.reload()
     assert page.evaluate("[...document.querySelectorAll('details.more')].every(d => !d.open)")
 
+    # Ranked for its reader: sorted by relevance on demand, and remembered.
+    order = page.eval_on_selector_all("section.paper", "papers => papers.map(p => p.id)")
+    page.click("button.sort")
+    scores = page.eval_on_selector_all(
+        "section.paper", "ps => ps.map(p => Number(p.dataset.score))"
+    )
+    assert scores == sorted(scores, reverse=True) and scores[0] > scores[-1]
+    # The liked paper first, then the other one about speakers.
+    ranked = page.eval_on_selector_all("section.paper", "papers => papers.map(p => p.id)")
+    assert ranked[:2] == ["arxiv-2603.01001", "arxiv-2603.01002"], ranked
+    page.reload()
+    assert page.inner_text("button.sort") == "按原顺序"
+    page.click("button.sort")
+    assert page.eval_on_selector_all("section.paper", "papers => papers.map(p => p.id)") == order
     # A topic chip filters the day in place; again, or 显示全部, shows every paper.
     page.locator("a.topic[data-topic=speaker]").first.click()
     visible = page.locator("section.paper:visible")

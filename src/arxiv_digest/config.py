@@ -257,6 +257,48 @@ class OutputSettings(_Section):
     list_unshown: bool = False
 
 
+_LIKED_ID = r"(?:arXiv:)?(?:\d{4}\.\d{4,5}|[a-z][a-z-]*(?:\.[A-Z]{2})?/\d{7})(?:v\d+)?"
+
+
+class InterestsSettings(_Section):
+    """What the site's owner likes: the site ranks each shown paper by a model trained on
+    these against the archive's other papers (derived at `digest site`, never recorded)."""
+
+    liked: Strings = []
+    """arXiv ids of papers the owner likes (with or without version)."""
+    library: Path | None = None
+    """A BibTeX (.bib) or CSL JSON (.json, Zotero's export) file of papers the owner likes."""
+    avoid: Strings = []
+    """Words whose papers are never recommended (title or abstract, any case)."""
+    picks: Annotated[int, Field(ge=1, le=20)] = 5
+    """How many papers the home page recommends."""
+
+    @field_validator("liked", mode="before")
+    @classmethod
+    def _not_numbers(cls, liked: Any) -> Any:
+        # YAML reads 2602.20050 as the number 2602.2005: the id is lost, so it is refused.
+        if isinstance(liked, list):
+            numbers = [str(item) for item in liked if isinstance(item, int | float)]
+            if numbers:
+                raise ValueError(
+                    f"{', '.join(numbers)}: YAML reads an unquoted id as a number (and drops"
+                    " its last zeros); quote each id: ['2602.20050']"
+                )
+        return liked
+
+    @field_validator("liked")
+    @classmethod
+    def _ids(cls, liked: list[str]) -> list[str]:
+        bad = [item for item in liked if not re.fullmatch(_LIKED_ID, item.strip())]
+        if bad:
+            raise ValueError(f"not arXiv ids: {', '.join(bad)} (e.g. 2602.20005 or 2602.20005v2)")
+        return [item.strip() for item in liked]
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.liked or self.library)
+
+
 class CacheSettings(_Section):
     path: Path = Path(".digest-cache.sqlite3")
 
@@ -270,6 +312,7 @@ class Config(_Section):
     pdf: PdfSettings = PdfSettings()
     output: OutputSettings = OutputSettings()
     cache: CacheSettings = CacheSettings()
+    interests: InterestsSettings = InterestsSettings()
 
 
 def load_config(path: Path) -> Config:
@@ -343,6 +386,14 @@ def _resolve_paths(config: Config, base_dir: Path) -> Config:
                     "posts_dir": absolute(config.output.posts_dir),
                     "templates_dir": absolute(config.output.templates_dir),
                     "site_dir": absolute(config.output.site_dir),
+                    "figures_dir": absolute(config.output.figures_dir),
+                }
+            ),
+            "interests": config.interests.model_copy(
+                update={
+                    "library": absolute(config.interests.library)
+                    if config.interests.library
+                    else None
                 }
             ),
             "cache": config.cache.model_copy(update={"path": absolute(config.cache.path)}),

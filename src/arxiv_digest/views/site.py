@@ -23,7 +23,7 @@ import multiprocessing
 import os
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -33,7 +33,7 @@ import jinja2
 from pydantic_core import from_json
 
 from arxiv_digest import __version__
-from arxiv_digest.config import Config
+from arxiv_digest.config import Config, InterestsSettings
 from arxiv_digest.errors import BadInputError, DigestError
 from arxiv_digest.models import base_id, figure_file
 from arxiv_digest.record import (
@@ -54,6 +54,7 @@ from arxiv_digest.views.day import (
     weekday,
 )
 from arxiv_digest.views.jekyll import SiteIdentity, at_base_url, read_site_identity
+from arxiv_digest.views.ranking import Ranker, Relevance
 from arxiv_digest.views.safe_html import render_block, render_inline, xml_safe
 from arxiv_digest.window import SETTLED_AFTER
 from arxiv_digest.write import stage_file, write_atomically
@@ -64,6 +65,8 @@ HOME_DAYS = 7
 FEED_DAYS = 10
 TOPIC_FEED_PAPERS = 30
 TOPIC_PAGE_PAPERS = 30
+PICK_FROM_SCORE = 50
+"""The home page recommends a paper the owner more likely wants than not."""
 # Below this many days to render, starting worker processes costs more than it saves.
 _PARALLEL_FROM_DAYS = 24
 
@@ -75,6 +78,8 @@ class SiteSettings:
     templates_dir: Path
     figures_dir: Path | None = None
     """The papers' figures (`output.figures_dir`); None: the site shows none."""
+    interests: InterestsSettings = field(default_factory=InterestsSettings)
+    """What the owner likes: the site ranks papers by it (`interests`)."""
 
 
 class PaperSummary(NamedTuple):
@@ -87,6 +92,10 @@ class PaperSummary(NamedTuple):
     title_zh: str
     summary_zh: str
     topics: tuple[str, ...]
+    score: int = -1
+    """Its relevance to the owner, 0 to 100 (-1: the site ranks nothing)."""
+    why: tuple[str, ...] = ()
+    """The terms that raise its score most."""
 
     @property
     def url(self) -> str:
@@ -164,6 +173,7 @@ def site_settings(
         view=ViewSettings.of(config, now or datetime.now(UTC)),
         templates_dir=config.output.templates_dir,
         figures_dir=config.output.figures_dir if config.output.figures else None,
+        interests=config.interests,
     )
 
 
@@ -175,6 +185,7 @@ def build_site(records_dir: Path, output_dir: Path, settings: SiteSettings) -> S
         )
     templates = _environment(settings, output_dir)
     fingerprint = _fingerprint(templates, settings)
+    ranker = _ranker(records_dir, settings)
     previous, previous_indexes = _read_manifest(output_dir / MANIFEST, fingerprint)
     sources = record_paths(records_dir)
     days = [day.isoformat() for day, _ in sources]
@@ -196,7 +207,7 @@ def build_site(records_dir: Path, output_dir: Path, settings: SiteSettings) -> S
             kept[still.day] = still
         else:
             jobs[day.isoformat()] = _DayJob(path, neighbours, in_feed=index >= feed_from)
-    staged = _render_days(list(jobs.values()), output_dir, settings)
+    staged = _render_days(list(jobs.values()), output_dir, settings, ranker)
     summaries = {**kept, **{rendered.summary.day: rendered.summary for rendered in staged}}
     # A paper listed on two days has its page from the earlier; when that changes, the day
     # that now owns it writes it again.
@@ -211,7 +222,7 @@ def build_site(records_dir: Path, output_dir: Path, settings: SiteSettings) -> S
         staged += _render_days(
             [_DayJob(record_path(records_dir, date.fromisoformat(day)), kept[day].neighbours,
                      in_feed=days.index(day) >= feed_from) for day in sorted(again)],
-            output_dir, settings,
+            output_dir, settings, ranker,
         )  # fmt: skip
         summaries.update({rendered.summary.day: rendered.summary for rendered in staged})
     ordered = [summaries[day] for day in reversed(days)]  # newest first
@@ -219,7 +230,7 @@ def build_site(records_dir: Path, output_dir: Path, settings: SiteSettings) -> S
     papers = len(owners)
     if not staged and not removed and previous and (output_dir / "index.html").is_file():
         return SiteResult(days=len(ordered), rendered=0, removed=0, papers=papers)
-    ordered = _with_feed_articles(ordered, records_dir, settings, templates)
+    ordered = _with_feed_articles(ordered, records_dir, settings, templates, ranker)
 
     paper_pages_written = 0
     for rendered in staged:
@@ -258,6 +269,19 @@ def build_site(records_dir: Path, output_dir: Path, settings: SiteSettings) -> S
         paper_pages_written=paper_pages_written,
         index_pages=sum(indexes.values()),
     )
+
+
+def _ranker(records_dir: Path, settings: SiteSettings) -> Ranker | None:
+    """The owner's likes trained against every paper of the archive, when the site has
+    likes (`interests`); else None."""
+    if not settings.interests.enabled:
+        return None
+    archive = []
+    for _, path in record_paths(records_dir):
+        record = read_record(path)
+        if record is not None:
+            archive += [shown.paper for shown in record.papers]
+    return Ranker.train(archive, settings.interests)
 
 
 def _paper_owners(summaries: Iterable[DaySummary]) -> dict[str, str]:
@@ -317,18 +341,23 @@ class _StagedDay:
     """Its papers' pages and figures that changed, staged: (base id, site path, file)."""
 
 
-def _render_days(jobs: list[_DayJob], output_dir: Path, settings: SiteSettings) -> list[_StagedDay]:
+def _render_days(
+    jobs: list[_DayJob], output_dir: Path, settings: SiteSettings, ranker: Ranker | None
+) -> list[_StagedDay]:
     """Each job's summary and its pages, staged. If one record cannot be read, nothing is
     staged and BadInputError names it."""
     if len(jobs) < _PARALLEL_FROM_DAYS or (os.cpu_count() or 1) < 2:
-        _start_worker(settings, output_dir)
+        _start_worker(settings, output_dir, ranker)
         results = [_render_job(job) for job in jobs]
     else:
         # Fork: the workers start with the modules already imported.
         context = multiprocessing.get_context("fork")
         workers = min(os.cpu_count() or 1, 8)
         with ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_start_worker, initargs=(settings, output_dir)
+            workers,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(settings, output_dir, ranker),
         ) as pool:
             results = list(pool.map(_render_job, jobs, chunksize=max(1, len(jobs) // 64)))
     problems = [result for result in results if isinstance(result, str)]
@@ -346,9 +375,9 @@ _worker: _DayRenderer | None = None
 _worker_output: Path = Path()
 
 
-def _start_worker(settings: SiteSettings, output_dir: Path) -> None:
+def _start_worker(settings: SiteSettings, output_dir: Path, ranker: Ranker | None) -> None:
     global _worker, _worker_output
-    _worker = _DayRenderer(settings, _environment(settings, output_dir))
+    _worker = _DayRenderer(settings, _environment(settings, output_dir), ranker)
     _worker_output = output_dir
 
 
@@ -380,9 +409,12 @@ def _render_job(job: _DayJob) -> _StagedDay | str:
 class _DayRenderer:
     """Day pages, their papers' pages and their articles, from records."""
 
-    def __init__(self, settings: SiteSettings, templates: jinja2.Environment) -> None:
+    def __init__(
+        self, settings: SiteSettings, templates: jinja2.Environment, ranker: Ranker | None = None
+    ) -> None:
         self.settings = settings
         self.templates = templates
+        self.ranker = ranker
         self.article_template = templates.get_template("site/article.html.j2")
         self.day_template = templates.get_template("site/day.html.j2")
         self.paper_template = templates.get_template("site/paper.html.j2")
@@ -464,7 +496,10 @@ class _DayRenderer:
             "zone": view.zone,
             "in_window": view.in_window,
             "status": view.status,
-            "papers": [self.paper(paper) for paper in view.papers],
+            "papers": [
+                self.paper(paper, relevance)
+                for paper, relevance in zip(view.papers, self.relevance(view), strict=True)
+            ],
             "not_shown": [
                 {
                     "title": _inline_html(left.paper.title),
@@ -479,7 +514,13 @@ class _DayRenderer:
             "settled": view.settled,
         }
 
-    def paper(self, view: PaperView) -> dict[str, Any]:
+    def relevance(self, view: DayView) -> list[Relevance | None]:
+        """Each paper's relevance to the owner (None each when the site ranks nothing)."""
+        if self.ranker is None:
+            return [None] * len(view.papers)
+        return list(self.ranker.relevance([paper.paper for paper in view.papers]))
+
+    def paper(self, view: PaperView, relevance: Relevance | None = None) -> dict[str, Any]:
         """A paper as the day page and its own page show it, its HTML rendered once for both."""
         paper = view.paper
         summary = PaperSummary(
@@ -488,6 +529,8 @@ class _DayRenderer:
             title_zh=view.title_zh,
             summary_zh=view.summary_zh,
             topics=view.topics,
+            score=relevance.score if relevance else -1,
+            why=relevance.terms if relevance else (),
         )
         shown = {
             "summary": summary,
@@ -517,6 +560,7 @@ class _DayRenderer:
             "analysis_unconfirmed": view.analysis_unconfirmed,
             "bibtex": view.bibtex,
             "figure": self.figure(view),
+            "avoided": relevance.avoided if relevance else "",
         }
         # What both of its pages show below its titles: rendered once, used on each.
         shown["body"] = self.body_template.render(paper=shown)
@@ -574,10 +618,11 @@ def _with_feed_articles(
     records_dir: Path,
     settings: SiteSettings,
     templates: jinja2.Environment,
+    ranker: Ranker | None,
 ) -> list[DaySummary]:
     """The summaries with the article of each of the newest days (rendered here for a day
     that has none yet, as when a newer day was removed) and of no other."""
-    renderer = _DayRenderer(settings, templates)
+    renderer = _DayRenderer(settings, templates, ranker)
     summaries = []
     for index, summary in enumerate(ordered):
         if index >= FEED_DAYS:
@@ -616,12 +661,19 @@ def _write_indexes(
         return templates.get_template(f"site/{name}").render(**values)
 
     home_days = ordered[:HOME_DAYS]
+    featured = next((day for day in home_days if day.papers), None)
+    picks = (
+        sorted(
+            (paper for paper in featured.papers if paper.score >= PICK_FROM_SCORE),
+            key=lambda paper: paper.score,
+            reverse=True,
+        )[: settings.interests.picks]
+        if featured
+        else []
+    )
     pages = {
         urls.HOME: page(
-            "home.html.j2",
-            days=home_days,
-            featured=next((day for day in home_days if day.papers), None),
-            total=len(ordered),
+            "home.html.j2", days=home_days, featured=featured, picks=picks, total=len(ordered)
         ),
         urls.SEARCH: page("search.html.j2"),
         urls.NOT_FOUND: page("404.html.j2"),
@@ -708,11 +760,20 @@ def _fingerprint(templates: jinja2.Environment, settings: SiteSettings) -> str:
             digest.update(source.encode("utf-8"))
     digest.update(repr(asdict(settings.identity)).encode())
     view = settings.view
+    interests = settings.interests
+    library = interests.library
     digest.update(
         json.dumps(
-            [list(view.categories), dict(view.topics), list(view.interests)], ensure_ascii=False
+            [
+                list(view.categories), dict(view.topics), list(view.interests),
+                list(interests.liked), list(interests.avoid), interests.picks,
+                hashlib.sha256(library.read_bytes()).hexdigest()
+                if library and library.is_file()
+                else "",
+            ],
+            ensure_ascii=False,
         ).encode()
-    )
+    )  # fmt: skip
     return digest.hexdigest()
 
 

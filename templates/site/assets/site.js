@@ -1,10 +1,12 @@
 // The site's own small script; every page serves without it. It adds: on a day's page, a
-// button that opens every paper at once (remembered); on pages that list papers, topic chips
+// button that opens every paper at once and, on a ranked site, one that sorts its papers by
+// relevance (both remembered); on pages that list papers, topic chips
 // that filter the list in place (the chip's link, to the topic's page, serves without the
 // script); on a paper's page, buttons that copy its link and its BibTeX entry.
 "use strict";
 
 const EXPANDED = "digest.expand-all";
+const RANKED = "digest.by-relevance";
 
 function remembered(key) {
   try {
@@ -101,8 +103,36 @@ function copyButton(target, text) {
   target.after(button);
 }
 
+// On a day ranked for the owner (`interests`), its papers by relevance or in arXiv's order.
+function sortByScore(day) {
+  const papers = [...day.querySelectorAll("section.paper[data-score]")];
+  if (papers.length < 2) return;
+  const first = papers[0].previousElementSibling;
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "sort";
+  const show = (ranked) => {
+    const order = ranked
+      ? [...papers].sort((a, b) => Number(b.dataset.score) - Number(a.dataset.score))
+      : papers;
+    first.after(...order);
+    button.textContent = ranked ? "按原顺序" : "按相关度排序";
+    button.setAttribute("aria-pressed", String(ranked));
+  };
+  button.addEventListener("click", () => {
+    const ranked = button.getAttribute("aria-pressed") !== "true";
+    remember(RANKED, ranked ? "1" : "0");
+    show(ranked);
+  });
+  day.querySelector("header").append(button);
+  show(remembered(RANKED) === "1");
+}
+
 const day = document.querySelector("article.day");
-if (day) expandAll(day);
+if (day) {
+  expandAll(day);
+  sortByScore(day);
+}
 for (const scope of document.querySelectorAll("[data-filter]")) topicFilter(scope);
 const permalink = document.querySelector("a.permalink");
 if (permalink) copyButton(permalink, permalink.href);
