@@ -111,7 +111,7 @@ SUBSYSTEMS = {
     "answers": set(),
     "views": {"answers"},  # a view shows answers, so it reads the tasks that made them
 }
-PIPELINE = {"__main__", "audit", "build", "cli", "init", "progress", "report", "select"}
+PIPELINE = {"__main__", "audit", "build", "cli", "init", "mail", "progress", "report", "select"}
 
 
 def imported_modules(path: Path) -> set[str]:

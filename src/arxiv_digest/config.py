@@ -299,6 +299,24 @@ class InterestsSettings(_Section):
         return bool(self.liked or self.library)
 
 
+class MailSettings(_Section):
+    """`digest mail`: a day's digest by email. The login is read from the environment
+    (DIGEST_SMTP_USERNAME, DIGEST_SMTP_PASSWORD), never from this file."""
+
+    to: Strings = []
+    from_address: str = ""
+    host: str = ""
+    port: Annotated[int, Field(ge=1, le=65535)] = 587
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    """STARTTLS on the submission port, TLS from the start (465), or none (a relay on this
+    machine only)."""
+    timeout_seconds: Annotated[float, Field(gt=0)] = 30.0
+    ca_file: Path | None = None
+    """Certificates to trust besides the system's (a private relay's)."""
+    state_file: Path = Path(".digest-mail.json")
+    """The days already sent (commit it: a day is never sent twice)."""
+
+
 class CacheSettings(_Section):
     path: Path = Path(".digest-cache.sqlite3")
 
@@ -313,6 +331,7 @@ class Config(_Section):
     output: OutputSettings = OutputSettings()
     cache: CacheSettings = CacheSettings()
     interests: InterestsSettings = InterestsSettings()
+    mail: MailSettings = MailSettings()
 
 
 def load_config(path: Path) -> Config:
@@ -394,6 +413,12 @@ def _resolve_paths(config: Config, base_dir: Path) -> Config:
                     "library": absolute(config.interests.library)
                     if config.interests.library
                     else None
+                }
+            ),
+            "mail": config.mail.model_copy(
+                update={
+                    "state_file": absolute(config.mail.state_file),
+                    "ca_file": absolute(config.mail.ca_file) if config.mail.ca_file else None,
                 }
             ),
             "cache": config.cache.model_copy(update={"path": absolute(config.cache.path)}),
