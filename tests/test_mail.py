@@ -184,3 +184,54 @@ def test_each_failing_step_is_named_and_nothing_is_remembered(
     assert last.startswith("Error: mail: ") and expected in last, last
     assert "wrong" not in failed.stderr and PASSWORD not in failed.stderr
     assert mailbox.messages == [] and not (site.root / ".digest-mail.json").exists()
+
+
+def test_the_hostile_corpus_reaches_no_mail_reader(tmp_path: Path) -> None:
+    """The mail is an output of the day's view too: the hostile triage answers and titles
+    are text in it, with no element or attribute off its template."""
+    from html.parser import HTMLParser
+
+    from arxiv_digest.mail import compose
+    from arxiv_digest.views.day import ViewSettings, day_view
+    from arxiv_digest.views.jekyll import SiteIdentity
+    from tests import hostile
+    from tests.inprocess import Bench
+
+    bench = Bench.of(tmp_path, hostile.PAPERS)
+    bench.model.answers = hostile.answers()
+    bench.configure(
+        llm={"max_attempts": 1, "require_chinese": False},
+        triage={"enabled": True, "max_summary_chars": 200},
+        mail={"to": [TO], "from_address": "digest@example.org", "host": "127.0.0.1"},
+    )
+    bench.build(hostile.DAY)
+    view = day_view(bench.record(hostile.DAY), ViewSettings.of(bench.config))
+    identity = SiteIdentity(title="速递", url="https://example.org", base_path="/d")
+    message = compose(view, bench.config, identity, None)
+    html = message.get_body(("html",)).get_content()  # type: ignore[union-attr]
+    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+    class Elements(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.tags: set[str] = set()
+            self.attributes: set[str] = set()
+            self.hrefs: list[str] = []
+            self.text = ""
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            self.tags.add(tag)
+            self.attributes.update(f"{tag}@{name}" for name, _ in attrs)
+            self.hrefs += [value or "" for name, value in attrs if name == "href"]
+
+        def handle_data(self, data: str) -> None:
+            self.text += data
+
+    found = Elements()
+    found.feed(html)
+    assert found.tags <= {"html", "head", "meta", "title", "body", "h1", "h2", "p", "a", "div"}
+    assert found.attributes <= {"html@lang", "meta@charset", "a@href", "a@class", "a@style",
+                                "div@class", "div@lang", "div@style", "p@class", "p@style",
+                                "h1@style", "h2@style", "body@style"}  # fmt: skip
+    assert all(href.startswith("https://example.org/d/") for href in found.hrefs), found.hrefs
+    assert hostile.IFRAME in found.text and hostile.IFRAME in text  # shown, as text
