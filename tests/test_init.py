@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ from arxiv_digest.cli import main
 from arxiv_digest.config import ArxivSettings, Config, WindowSettings, load_config
 from arxiv_digest.init import SITE_FILES, init_site
 from tests import corpus
-from tests.conftest import Site
+from tests.conftest import DIGEST, Site, environment
 from tests.test_bad_input import assert_refused
 from tests.test_workflows import actionlint, zizmor
 
@@ -124,3 +125,61 @@ def test_the_written_config_names_every_key_with_the_schemas_default(tmp_path: P
     for option, key in (("--timezone", "window.timezone"), ("--anchor", "window.anchor")):
         parameter = next(p for p in main.commands["init"].params if option in p.opts)
         assert parameter.default == defaults[key], option
+
+
+def test_init_for_another_field_follows_its_printed_steps(site: Site) -> None:
+    """`digest init --category "Computation and Language"`: cs.CL's prompts and no audio
+    topics; each step it prints, run as printed, ends in a built site."""
+    folder = site.root / "nlp-digest"
+    init = site.digest("init", "nlp-digest", "--category", "Computation and Language")
+    assert init.status == 0, init.stderr
+    written = (folder / "config.yaml").read_text(encoding="utf-8")
+    config = load_config(folder / "config.yaml")
+    assert config.arxiv.categories == ["cs.CL"] and config.triage.topics == {}
+    assert "音频" not in written and "asr" not in written
+    assert "cs.CL" in (folder / "_config.yml").read_text(encoding="utf-8")
+
+    steps = [line.split(": ", 1)[1] for line in init.stderr.splitlines() if line.startswith("  ")]
+    build, preview = steps[1], steps[2]
+    assert build == "cd nlp-digest && digest build" and preview.startswith("cd nlp-digest && ")
+    # The build as printed, against the local stand-ins, on the night of 2026-02-13.
+    raw = yaml.safe_load(written)
+    for section, values in site.config().items():
+        if section != "triage":
+            raw.setdefault(section, {}).update(values)
+    raw["triage"]["enabled"] = True
+    (folder / "config.yaml").write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    night = environment({"DIGEST_NOW": "2026-02-13T02:00:00+00:00"})
+
+    def run(command: str) -> subprocess.CompletedProcess[str]:
+        # `cd X && digest …`, as a reader's shell runs it (the command from this checkout).
+        where, _, rest = command.partition(" && ")
+        arguments = rest.split()
+        return subprocess.run(
+            [str(DIGEST), *arguments[1:]], cwd=site.root / where.removeprefix("cd "),
+            env=night, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    built = run(build)
+    assert built.returncode == 0, built.stderr
+    systems = [
+        message["content"]
+        for _, path, body in site.model.requests
+        if path.endswith("/chat/completions")
+        for message in json.loads(body)["messages"]
+        if message["role"] == "system"
+    ]
+    record = json.loads((folder / "_records" / f"{corpus.DAY}.json").read_text("utf-8"))
+    # The two cs.CL papers of the night: a translation, an analysis and a triage each.
+    assert [shown["paper"]["arxiv_id"] for shown in record["papers"]] == [
+        "2602.20005v1", "2602.20001v1",
+    ]  # fmt: skip
+    assert len(systems) == 6
+    assert all("Computation and Language（cs.CL）" in system for system in systems)
+    assert not any("音频" in system for system in systems)
+    triage = json.loads(record["papers"][0]["answers"]["triage"]["text"])
+    assert triage["topics"] == ["asr"]  # the model's own key, kept while the site has none
+    # The preview as printed builds the site first; its build alone here (no server).
+    site_built = run(preview.replace("digest preview", "digest site --no-search"))
+    assert site_built.returncode == 0, site_built.stderr
+    assert (folder / "_public" / "2026/02/13/arxiv/index.html").is_file()

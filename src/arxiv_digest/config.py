@@ -72,6 +72,19 @@ class ArxivSettings(_Section):
     wait_budget_seconds: Annotated[float, Field(ge=0)] = 600.0
     """How long a run waits out each arXiv service's rate limits and outages, in all."""
 
+    @field_validator("categories", mode="before")
+    @classmethod
+    def _names_are_codes(cls, categories: Any) -> Any:
+        # A category may be given by its arXiv name: "Computation and Language" is cs.CL.
+        if isinstance(categories, list):
+            return [
+                (taxonomy.by_name(name) or name)
+                if isinstance(name, str) and name not in taxonomy.CATEGORIES
+                else name
+                for name in categories
+            ]
+        return categories
+
     @field_validator("categories")
     @classmethod
     def _categories_exist(cls, categories: list[str]) -> list[str]:
@@ -169,13 +182,13 @@ DEFAULT_TOPICS = {
 class TriageSettings(_Section):
     enabled: bool = True
     topics: dict[str, str] = DEFAULT_TOPICS
+    """Key: 中文标签. Empty (another field's site before its owner chooses): the triage
+    proposes keys of its own, which the records keep and the site does not show."""
     max_summary_chars: Annotated[int, Field(ge=20, le=400)] = 80
 
     @field_validator("topics")
     @classmethod
     def _topic_keys(cls, topics: dict[str, str]) -> dict[str, str]:
-        if not topics:
-            raise ValueError("name at least one topic, as key: 中文标签")
         bad = [key for key in topics if not re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", key)]
         if bad:
             raise ValueError(

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ValidationError
 
+from arxiv_digest import taxonomy
 from arxiv_digest.config import (
     ArxivSettings,
     CacheSettings,
@@ -83,7 +84,8 @@ def init_site(
 ) -> InitResult:
     """Write a new site into `directory` (created if need be); never overwrite a file."""
     try:
-        ArxivSettings(categories=categories)
+        # Categories may be given by their arXiv names: the configuration gets their codes.
+        categories = ArxivSettings(categories=categories).categories
         WindowSettings(timezone=timezone, anchor=anchor)
     except ValidationError as error:
         raise ConfigError("digest init", describe(error)) from None
@@ -91,7 +93,14 @@ def init_site(
     config = (
         template_environment(directory / "templates")
         .get_template("init/config.yaml.j2")
-        .render(categories=categories, timezone=timezone, anchor=anchor, default=_default_line)
+        .render(
+            categories=categories,
+            timezone=timezone,
+            anchor=anchor,
+            default=_default_line,
+            # Another field than audio and speech gets no audio topics: its own, or none yet.
+            audio=set(categories) <= taxonomy.AUDIO,
+        )
     )
     files = {"config.yaml": config, ".gitignore": _gitignore()}
     source = site_files_dir()

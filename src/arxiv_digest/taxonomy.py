@@ -73,3 +73,22 @@ def closest(name: str) -> str | None:
         return by_word
     matches = difflib.get_close_matches(name, sorted(CATEGORIES), n=1, cutoff=0.6)
     return matches[0] if matches else None
+
+
+AUDIO = frozenset({"cs.SD", "eess.AS"})
+"""The categories the default prompts and topics were written for."""
+
+
+def by_name(name: str) -> str | None:
+    """The category whose arXiv name `name` is (any case): `Computation and Language` is
+    cs.CL."""
+    wanted = " ".join(name.split()).casefold()
+    return next((code for code, title in NAMES.items() if title.casefold() == wanted), None)
+
+
+def field_name(categories: list[str]) -> str | None:
+    """How prompts name a site's field: its categories' names (`Computation and Language
+    (cs.CL)`); None for audio and speech, which the default prompts name themselves."""
+    if set(categories) <= AUDIO:
+        return None
+    return "、".join(f"{NAMES[code]}（{code}）" if code in NAMES else code for code in categories)

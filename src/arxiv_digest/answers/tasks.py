@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from arxiv_digest import taxonomy
 from arxiv_digest.answers import faithful
 from arxiv_digest.config import Config, LlmSettings
 from arxiv_digest.models import Paper
@@ -25,6 +26,7 @@ _LATIN_LETTER = re.compile(r"[A-Za-z]")
 # A Chinese answer keeps model names and acronyms in English; an English one has no Chinese.
 _MIN_CHINESE_SHARE = 0.2
 _WHOLE_FENCE = re.compile(r"^(`{3,}|~{3,})[^\n`]*\n(?P<body>.*?)\n?\1[ \t]*$", re.DOTALL)
+_FREE_TOPIC = re.compile(r"[a-z][a-z0-9-]{1,29}\Z")
 _PART_HEADING = r"^[ \t]*(?:#+[ \t]*)?(?:\*\*)?{number}[)）]"
 # Reasoning before the answer: from an opening <think> at the start to the first closing tag
 # (or to the end, when it never closes); or up to a closing tag on a line of its own whose
@@ -128,7 +130,8 @@ def _any_text(text: str, rules: AnswerRules) -> str:
 
 def _triage(text: str, rules: AnswerRules) -> str:
     """A JSON object: a Chinese title, a one-sentence Chinese summary, 1–3 topics of the
-    site's list. Recorded as canonical JSON (keys in order, no ASCII escapes)."""
+    site's list (or, for a site without one yet, short keys of the model's own). Recorded as
+    canonical JSON (keys in order, no ASCII escapes)."""
     try:
         fields = json.loads(text)
     except json.JSONDecodeError:
@@ -149,9 +152,18 @@ def _triage(text: str, rules: AnswerRules) -> str:
         )
     if not isinstance(topics, list) or not 1 <= len(topics) <= 3:
         raise AnswerError("the triage needs 1 to 3 topics")
-    unknown = [topic for topic in topics if topic not in rules.topics]
-    if unknown:
-        raise AnswerError(f"topics not in triage.topics: {', '.join(map(str, unknown))}")
+    if rules.topics:
+        unknown = [topic for topic in topics if topic not in rules.topics]
+        if unknown:
+            raise AnswerError(f"topics not in triage.topics: {', '.join(map(str, unknown))}")
+    else:  # a site without topics yet: the triage proposes its own keys
+        unfit = [
+            topic for topic in topics if not (isinstance(topic, str) and _FREE_TOPIC.match(topic))
+        ]
+        if unfit:
+            raise AnswerError(
+                f"topics must be short lower-case keys (a-z, 0-9, -): {', '.join(map(str, unfit))}"
+            )
     canonical = {
         "title_zh": " ".join(title.split()),
         "summary_zh": " ".join(summary.split()),
@@ -269,8 +281,14 @@ def enabled_tasks(config: Config) -> tuple[Task, ...]:
 
 def prompt_values(config: Config) -> Mapping[str, object]:
     """What the prompt templates see besides the paper and its text: the site's topics,
-    which the triage's prompt lists, and the analysis' parts, which its prompt names."""
-    return {"topics": config.triage.topics, "analysis_parts": ANALYSIS_PARTS}
+    which the triage's prompt lists; the analysis' parts, which its prompt names; and the
+    site's field by its categories' names (None for audio and speech, which the default
+    prompts name themselves)."""
+    return {
+        "topics": config.triage.topics,
+        "analysis_parts": ANALYSIS_PARTS,
+        "field": taxonomy.field_name(list(config.arxiv.categories)),
+    }
 
 
 def in_task_order(answers: dict[str, V]) -> dict[str, V]:
