@@ -10,11 +10,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 
 from arxiv_digest.cli import main
 from arxiv_digest.config import ArxivSettings, Config, WindowSettings, load_config
-from arxiv_digest.init import SITE_FILES, init_site
+from arxiv_digest.init import SITE_FILES, init_site, pinned_install
 from tests import corpus
 from tests.conftest import DIGEST, Site, environment
 from tests.test_bad_input import assert_refused
@@ -47,7 +48,7 @@ def test_init_then_build_then_the_site_builds(site: Site) -> None:
     assert zizmor([folder / ".github/workflows/daily.yml"]).returncode == 0
 
     # Nothing is ever overwritten.
-    again = site.digest("init", "my-digest")
+    again = site.digest("init", "my-digest", "--install", "pip install my-fork-of-arxiv-digest")
     assert again.status == 0 and again.stdout == ""
     assert again.stderr.count("Left alone (it exists)") == 2 + len(SITE_FILES)
 
@@ -131,7 +132,12 @@ def test_init_for_another_field_follows_its_printed_steps(site: Site) -> None:
     """`digest init --category "Computation and Language"`: cs.CL's prompts and no audio
     topics; each step it prints, run as printed, ends in a built site."""
     folder = site.root / "nlp-digest"
-    init = site.digest("init", "nlp-digest", "--category", "Computation and Language")
+    install = (
+        'pip install "arxiv-digest @ git+https://github.com/someone/arxiv-digest@' + "a" * 40 + '"'
+    )
+    init = site.digest(
+        "init", "nlp-digest", "--category", "Computation and Language", "--install", install
+    )
     assert init.status == 0, init.stderr
     written = (folder / "config.yaml").read_text(encoding="utf-8")
     config = load_config(folder / "config.yaml")
@@ -183,3 +189,53 @@ def test_init_for_another_field_follows_its_printed_steps(site: Site) -> None:
     site_built = run(preview.replace("digest preview", "digest site --no-search"))
     assert site_built.returncode == 0, site_built.stderr
     assert (folder / "_public" / "2026/02/13/arxiv/index.html").is_file()
+
+
+def test_the_workflows_install_this_arxiv_digest_pinned(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without --install, a site's workflows install the arxiv-digest that made it, by its
+    git URL and commit (pip's record, PEP 610); where there is none, init says to pass one."""
+    import importlib.metadata
+
+    commit = "0123456789abcdef0123456789abcdef01234567"
+    record = {
+        "url": "https://github.com/someone/arxiv-digest",
+        "vcs_info": {"vcs": "git", "commit_id": commit},
+    }
+
+    class Installed:
+        def read_text(self, name: str) -> str | None:
+            return json.dumps(record) if name == "direct_url.json" else None
+
+    monkeypatch.setattr(importlib.metadata, "distribution", lambda name: Installed())
+    made = site.cli("init", "pinned")
+    assert made.status == 0, made.stderr
+    workflow = site.root / "pinned/.github/workflows/daily.yml"
+    expected = f'pip install "arxiv-digest @ git+https://github.com/someone/arxiv-digest@{commit}"'
+    assert expected in workflow.read_text(encoding="utf-8")
+    assert actionlint([workflow, site.root / "pinned/.github/workflows/pages.yml"]) == []
+
+    record = {"url": "file:///somewhere/else", "dir_info": {}}
+    refused = site.cli("init", "unpinned")
+    assert refused.status == 2 and "pass --install" in refused.stderr
+    assert not (site.root / "unpinned").exists()
+
+
+@pytest.mark.parametrize(
+    ("url", "commit", "expected"),
+    [
+        (
+            "https://github.com/a/arxiv-digest",
+            "f" * 40,
+            'pip install "arxiv-digest @ git+https://github.com/a/arxiv-digest@' + "f" * 40 + '"',
+        ),
+        ("git@github.com:a/arxiv-digest.git", "f" * 40, None),  # not a public https URL
+        ("/work/arxiv-digest", "f" * 40, None),
+        ("https://github.com/a/arxiv-digest", "main", None),  # a branch moves: not pinned
+    ],
+)
+def test_only_a_public_url_at_a_commit_is_pinned(
+    url: str, commit: str, expected: str | None
+) -> None:
+    assert pinned_install(url, commit) == expected

@@ -438,9 +438,10 @@ def import_(paths: tuple[Path, ...], config_path: Path) -> None:
 @click.option(
     "--install",
     "install_command",
-    default="pip install arxiv-digest",
-    show_default=True,
-    help="How the nightly workflow installs arxiv-digest.",
+    default=None,
+    help="How the site's workflows install arxiv-digest. Default: this arxiv-digest, pinned"
+    ' (pip install "arxiv-digest @ git+https://github.com/OWNER/REPO@COMMIT"), when it was'
+    " installed from a public git URL or runs from a checkout of one.",
 )
 @click.option("--debug", is_flag=True, help="Show debug logging, and a traceback on error.")
 @_reports_errors
@@ -449,7 +450,7 @@ def init(
     categories: tuple[str, ...],
     timezone: str,
     anchor: str,
-    install_command: str,
+    install_command: str | None,
 ) -> None:
     """Start a digest site of your own in DIRECTORY (default: here); nothing is overwritten."""
     from arxiv_digest.init import init_site

@@ -8,6 +8,7 @@ exists already is left alone and named.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -80,15 +81,24 @@ def init_site(
     categories: list[str],
     timezone: str,
     anchor: str,
-    install_command: str,
+    install_command: str | None,
 ) -> InitResult:
-    """Write a new site into `directory` (created if need be); never overwrite a file."""
+    """Write a new site into `directory` (created if need be); never overwrite a file. The
+    workflows install arxiv-digest with `install_command`, or else pinned as it is installed
+    now (`default_install_command`)."""
     try:
         # Categories may be given by their arXiv names: the configuration gets their codes.
         categories = ArxivSettings(categories=categories).categories
         WindowSettings(timezone=timezone, anchor=anchor)
     except ValidationError as error:
         raise ConfigError("digest init", describe(error)) from None
+    install_command = install_command or default_install_command()
+    if install_command is None:
+        raise BadInputError(
+            "digest init: this arxiv-digest was not installed from a public git URL, so the"
+            " site's workflows cannot install it pinned; pass --install, e.g. --install"
+            " 'pip install \"arxiv-digest @ git+https://github.com/OWNER/arxiv-digest@COMMIT\"'"
+        )
     check_writable(directory, "the folder given to digest init")
     config = (
         template_environment(directory / "templates")
@@ -142,6 +152,45 @@ def _default_line(section: str, key: str, comment: str = "") -> str:
     )
     line = f"{key}: {written.removesuffix(chr(10)).removesuffix('...').strip()}"
     return f"{line:<30} # {comment}" if comment else line
+
+
+def default_install_command() -> str | None:
+    """How a site repository's workflows install the arxiv-digest running now, pinned: the
+    git URL and commit it was installed from (pip's record of it, PEP 610), or those of the
+    checkout it runs from (its origin and HEAD); None when neither is a public git URL."""
+    import importlib.metadata
+    import json
+    import shutil
+    import subprocess
+
+    try:
+        found = importlib.metadata.distribution("arxiv-digest").read_text("direct_url.json")
+        direct = json.loads(found) if found else {}
+    except (importlib.metadata.PackageNotFoundError, ValueError):
+        direct = {}
+    vcs = direct.get("vcs_info", {})
+    url, commit = direct.get("url", ""), vcs.get("commit_id", "")
+    executable = shutil.which("git")
+    if not vcs and url.startswith("file://") and executable:
+        checkout = url.removeprefix("file://")
+
+        def git(*arguments: str) -> str:
+            done = subprocess.run(
+                [executable, "-C", checkout, *arguments],
+                capture_output=True, text=True, check=False,
+            )  # fmt: skip
+            return done.stdout.strip() if done.returncode == 0 else ""
+
+        url, commit = git("remote", "get-url", "origin"), git("rev-parse", "HEAD")
+    return pinned_install(url, commit)
+
+
+def pinned_install(url: str, commit: str) -> str | None:
+    """`pip install` of arxiv-digest at `commit` of the git repository at `url`, if it is a
+    public https URL and a full commit; else None."""
+    if not url.startswith("https://") or not re.fullmatch(r"[0-9a-f]{40}", commit):
+        return None
+    return f'pip install "arxiv-digest @ git+{url.removeprefix("git+")}@{commit}"'
 
 
 def _site_title(config: str, categories: list[str]) -> str:
