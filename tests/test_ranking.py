@@ -119,3 +119,28 @@ def test_the_site_recommends_with_likes_and_nothing_changes_without(tmp_path: Pa
     day = day_page.read_text("utf-8")
     assert day.count("data-score=") == 3 and 'title="因为：' in day
     assert "避开：mamba" in day  # 2602.20003's abstract names a Mamba encoder
+
+
+def test_a_post_template_that_asks_sees_each_paper_s_relevance(tmp_path: Path) -> None:
+    from tests import corpus
+    from tests.inprocess import Bench
+
+    bench = Bench.of(tmp_path)
+    bench.configure(interests={"liked": ["2602.20004"]})
+    templates = tmp_path / "templates"
+    templates.mkdir()
+    (templates / "post.md.j2").write_text(
+        "{% for e in entries %}{{ e.arxiv_id }} {{ e.relevance }} {{ e.relevance_terms | join(',') }}\n{% endfor %}",
+        encoding="utf-8",
+    )
+    bench.build(corpus.DAY)
+    lines = dict(line.split(" ", 1) for line in bench.post().read_text("utf-8").splitlines())
+    scores = {key: int(value.split()[0]) for key, value in lines.items()}
+    assert scores["2602.20004v2"] == max(scores.values()) and min(scores.values()) < 50
+    assert "codebooks" in lines["2602.20004v2"]  # a term of the liked paper's own
+    # Without likes, the same template sees none.
+    bench.configure()
+    bench.render()
+    assert all(
+        line.split(" ")[1] == "None" for line in bench.post().read_text("utf-8").splitlines()
+    )

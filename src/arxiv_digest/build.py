@@ -57,6 +57,7 @@ from arxiv_digest.templating import BYTECODE_DIR, template_environment
 from arxiv_digest.views import jekyll
 from arxiv_digest.views.day import ViewSettings, day_view
 from arxiv_digest.views.post import post_context, render_post
+from arxiv_digest.views.ranking import Ranker, ranker_for
 from arxiv_digest.window import day_of, settled_by_age, window_for
 from arxiv_digest.write import check_writable, write_atomically
 
@@ -233,10 +234,13 @@ async def build(
             or is_settled(plan.window.end, settles)
             or settled_by_age(plan.window.end, options.now)
         )
-        record = assemble(plan, config, outcomes, enriched.links, settled)
-        # The record first: the post is a view of it, and never the other way round.
-        records.write(record)
-        path, changed = write_post(record, config, templates)
+        # The records first: the posts are views of them, and never the other way round.
+        records.write(assemble(plan, config, outcomes, enriched.links, settled))
+    ranker = ranker_for(records, config.interests)
+    for plan in plans:
+        record = records.get(plan.day)
+        assert record is not None  # written just now
+        path, changed = write_post(record, config, templates, ranker)
         if path is None:
             progress(f"{plan.day}: no papers to show; only the record is written")
         built.append(BuiltDay(plan, record, path, changed))
@@ -491,14 +495,21 @@ def post_templates(config: Config) -> jinja2.Environment:
 
 
 def write_post(
-    record: DayRecord, config: Config, templates: jinja2.Environment
+    record: DayRecord,
+    config: Config,
+    templates: jinja2.Environment,
+    ranker: Ranker | None = None,
 ) -> tuple[Path | None, bool]:
-    """Render the day's post from its record alone: its path (None for a day that shows
-    nothing, which has no post) and whether its bytes changed."""
+    """Render the day's post from its record (and, with `ranker`, each paper's relevance to
+    the owner, for a template that asks): its path (None for a day that shows nothing,
+    which has no post) and whether its bytes changed."""
     if not record.papers:
         return None, False
     settings = ViewSettings.of(config)
-    context = post_context(day_view(record, settings), settings, config.output.list_unshown)
+    relevance = ranker.relevance([shown.paper for shown in record.papers]) if ranker else None
+    context = post_context(
+        day_view(record, settings), settings, config.output.list_unshown, relevance
+    )
     text = render_post(templates, context)
     path = jekyll.post_path(config.output.posts_dir, record.day)
     return path, write_atomically(path, text)
@@ -529,9 +540,10 @@ def render_records(days: Sequence[date] | None, config: Config) -> RenderResult:
         records.append(record)
     check_writable(config.output.posts_dir, "output.posts_dir")
     templates = post_templates(config)
+    ranker = ranker_for(Records(records_dir), config.interests)
     written = []
     for record in records:
-        post, changed = write_post(record, config, templates)
+        post, changed = write_post(record, config, templates, ranker)
         if post is not None and changed:
             written.append(post)
     return RenderResult(records=len(records), written=written)

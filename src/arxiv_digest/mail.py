@@ -78,7 +78,10 @@ def mail_day(
     view = day_view(record, ViewSettings.of(config))
     if not view.papers and not send_empty:
         return Sent(day, (), 0, skipped="no papers that day (--send-empty sends it anyway)")
-    message = compose(view, config, identity, _ranker(records, config))
+    ranker = (
+        Ranker.train(records.shown_papers(), config.interests) if config.interests.enabled else None
+    )
+    message = compose(view, config, identity, ranker)
     _send(message, settings, environment)
     state[day.isoformat()] = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -137,19 +140,6 @@ def compose(
     message.set_content(text)
     message.add_alternative(html, subtype="html")
     return message
-
-
-def _ranker(records: Records, config: Config) -> Ranker | None:
-    if not config.interests.enabled:
-        return None
-    archive = [
-        shown.paper
-        for day in records.days()
-        for record in [records.get(day)]
-        if record is not None
-        for shown in record.papers
-    ]
-    return Ranker.train(archive, config.interests)
 
 
 def _check(settings: MailSettings) -> None:

@@ -166,6 +166,16 @@ class Records:
             self._days = dict(record_paths(self.records_dir))
         return sorted(self._days)
 
+    def shown_papers(self) -> list[Paper]:
+        """Every paper the archive shows, day by day (what a ranking of likes trains on)."""
+        return [
+            shown.paper
+            for day in self.days()
+            for record in [self.get(day)]
+            if record is not None
+            for shown in record.papers
+        ]
+
     def write(self, record: DayRecord) -> bool:
         """Write `record` atomically; False when the file already held exactly these bytes."""
         changed = write_record(self.records_dir, record)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TypedDict
 from urllib.parse import quote
 
@@ -12,6 +13,7 @@ from arxiv_digest.templating import get_template
 from arxiv_digest.views import sanitize
 from arxiv_digest.views.day import DayView, PaperView, ViewSettings
 from arxiv_digest.views.jekyll import liquid_safe
+from arxiv_digest.views.ranking import Relevance
 
 POST_TEMPLATE = "post.md.j2"
 
@@ -56,6 +58,11 @@ class EntryContext(TypedDict):
     revised: bool
     interests: list[str]
     """The site's `filter.interests` the paper matches."""
+    relevance: int | None
+    """Its relevance to the site's owner, 0 to 100, when the site has likes (`interests`):
+    for a template that asks; the default one does not show it."""
+    relevance_terms: list[str]
+    """The terms that raise it most."""
 
 
 class UnshownContext(TypedDict):
@@ -80,9 +87,15 @@ class PostContext(TypedDict):
     unshown: list[UnshownContext]
 
 
-def post_context(day: DayView, settings: ViewSettings, list_unshown: bool = False) -> PostContext:
+def post_context(
+    day: DayView,
+    settings: ViewSettings,
+    list_unshown: bool = False,
+    relevance: Sequence[Relevance] | None = None,
+) -> PostContext:
     """What the post template sees of a day's view: its untrusted text made safe to publish
-    as Markdown, and from Liquid. `list_unshown` is `output.list_unshown`."""
+    as Markdown, and from Liquid. `list_unshown` is `output.list_unshown`; `relevance`, each
+    paper's for the owner, when the site ranks them."""
     return PostContext(
         date=day.day.isoformat(),
         categories=list(settings.categories),
@@ -93,7 +106,10 @@ def post_context(day: DayView, settings: ViewSettings, list_unshown: bool = Fals
         window_end=day.window_end,
         fetched_count=day.in_window,
         shown_count=len(day.papers),
-        entries=[_entry_context(paper, settings) for paper in day.papers],
+        entries=[
+            _entry_context(paper, settings, relevance[index] if relevance else None)
+            for index, paper in enumerate(day.papers)
+        ],
         list_unshown=list_unshown,
         unshown=[
             UnshownContext(
@@ -104,7 +120,9 @@ def post_context(day: DayView, settings: ViewSettings, list_unshown: bool = Fals
     )
 
 
-def _entry_context(view: PaperView, settings: ViewSettings) -> EntryContext:
+def _entry_context(
+    view: PaperView, settings: ViewSettings, relevance: Relevance | None
+) -> EntryContext:
     paper = view.paper
     return EntryContext(
         arxiv_id=paper.arxiv_id,
@@ -133,6 +151,8 @@ def _entry_context(view: PaperView, settings: ViewSettings) -> EntryContext:
         version=paper.version,
         revised=view.revised,
         interests=[_inline(term) for term in view.interests],
+        relevance=relevance.score if relevance else None,
+        relevance_terms=[_inline(term) for term in relevance.terms] if relevance else [],
     )
 
 

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from arxiv_digest.config import InterestsSettings
 from arxiv_digest.errors import ConfigError
 from arxiv_digest.models import Paper, base_id
+from arxiv_digest.record import Records
 
 if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
@@ -38,6 +39,12 @@ class Relevance:
     """The terms that raise its score most (none for an avoided paper)."""
     avoided: str = ""
     """The `interests.avoid` word it has, if any."""
+
+
+def ranker_for(records: Records, settings: InterestsSettings) -> Ranker | None:
+    """The owner's likes trained against every paper of the archive, when the site has likes
+    (`interests`); else None."""
+    return Ranker.train(records.shown_papers(), settings) if settings.enabled else None
 
 
 def text_of(paper: Paper) -> str:

@@ -38,6 +38,7 @@ from arxiv_digest.errors import BadInputError, DigestError
 from arxiv_digest.models import base_id, figure_file
 from arxiv_digest.record import (
     DayRecord,
+    Records,
     read_record,
     record_from_bytes,
     record_path,
@@ -54,7 +55,7 @@ from arxiv_digest.views.day import (
     weekday,
 )
 from arxiv_digest.views.jekyll import SiteIdentity, at_base_url, read_site_identity
-from arxiv_digest.views.ranking import Ranker, Relevance
+from arxiv_digest.views.ranking import Ranker, Relevance, ranker_for
 from arxiv_digest.views.safe_html import render_block, render_inline, xml_safe
 from arxiv_digest.window import SETTLED_AFTER
 from arxiv_digest.write import stage_file, write_atomically
@@ -185,7 +186,7 @@ def build_site(records_dir: Path, output_dir: Path, settings: SiteSettings) -> S
         )
     templates = _environment(settings, output_dir)
     fingerprint = _fingerprint(templates, settings)
-    ranker = _ranker(records_dir, settings)
+    ranker = ranker_for(Records(records_dir), settings.interests)
     previous, previous_indexes = _read_manifest(output_dir / MANIFEST, fingerprint)
     sources = record_paths(records_dir)
     days = [day.isoformat() for day, _ in sources]
@@ -269,19 +270,6 @@ def build_site(records_dir: Path, output_dir: Path, settings: SiteSettings) -> S
         paper_pages_written=paper_pages_written,
         index_pages=sum(indexes.values()),
     )
-
-
-def _ranker(records_dir: Path, settings: SiteSettings) -> Ranker | None:
-    """The owner's likes trained against every paper of the archive, when the site has
-    likes (`interests`); else None."""
-    if not settings.interests.enabled:
-        return None
-    archive = []
-    for _, path in record_paths(records_dir):
-        record = read_record(path)
-        if record is not None:
-            archive += [shown.paper for shown in record.papers]
-    return Ranker.train(archive, settings.interests)
 
 
 def _paper_owners(summaries: Iterable[DaySummary]) -> dict[str, str]:
