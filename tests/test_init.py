@@ -142,8 +142,11 @@ def test_init_for_another_field_follows_its_printed_steps(site: Site) -> None:
     written = (folder / "config.yaml").read_text(encoding="utf-8")
     config = load_config(folder / "config.yaml")
     assert config.arxiv.categories == ["cs.CL"] and config.triage.topics == {}
-    assert "音频" not in written and "asr" not in written
-    assert "cs.CL" in (folder / "_config.yml").read_text(encoding="utf-8")
+    assert "asr" not in written and "cs.CL" in (folder / "_config.yml").read_text("utf-8")
+    # No audio wording left in any file of the new site.
+    for line in init.stdout.split():
+        text = (site.root / line).read_text(encoding="utf-8")
+        assert "音频" not in text and "语音" not in text, line
 
     steps = [line.split(": ", 1)[1] for line in init.stderr.splitlines() if line.startswith("  ")]
     build, preview = steps[1], steps[2]
