@@ -83,7 +83,7 @@ class Ranker:
         from sklearn.linear_model import LogisticRegression
 
         vectorizer = TfidfVectorizer(
-            stop_words="english", ngram_range=(1, 2), sublinear_tf=True, min_df=1, max_df=0.5
+            stop_words="english", ngram_range=(1, 2), sublinear_tf=True, min_df=2, max_df=0.5
         )
         features = vectorizer.fit_transform(liked + others)
         labels = [1] * len(liked) + [0] * len(others)
