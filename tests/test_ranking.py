@@ -5,6 +5,7 @@ configuration errors by key path, and the site's pages with and without likes.""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -144,3 +145,12 @@ def test_a_post_template_that_asks_sees_each_paper_s_relevance(tmp_path: Path) -
     assert all(
         line.split(" ")[1] == "None" for line in bench.post().read_text("utf-8").splitlines()
     )
+
+
+def test_an_archive_without_words_to_learn_ranks_nothing() -> None:
+    from tests.interests import labelled_archive
+
+    papers, _ = labelled_archive()
+    empty = [replace(item.paper, title="The", abstract="and of the") for item in papers[:5]]
+    settings = InterestsSettings(liked=[empty[0].arxiv_id])
+    assert Ranker.train(empty, settings) is None

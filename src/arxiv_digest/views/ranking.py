@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from sklearn.linear_model import LogisticRegression
 
 _TERMS = 3
+_LARGE_ARCHIVE = 1000
 _BIBTEX_ENTRY = re.compile(r"@\w+\s*\{", re.MULTILINE)
 _BIBTEX_FIELD = re.compile(r"(?i)\b(title|abstract)\s*=\s*")
 
@@ -82,10 +83,20 @@ class Ranker:
         from sklearn.feature_extraction.text import TfidfVectorizer
         from sklearn.linear_model import LogisticRegression
 
+        texts = liked + others
+        # In a large archive a word pair seen once says nothing and costs time; in a small
+        # one every term counts.
         vectorizer = TfidfVectorizer(
-            stop_words="english", ngram_range=(1, 2), sublinear_tf=True, min_df=2, max_df=0.5
+            stop_words="english",
+            ngram_range=(1, 2),
+            sublinear_tf=True,
+            min_df=2 if len(texts) >= _LARGE_ARCHIVE else 1,
+            max_df=0.5 if len(texts) >= _LARGE_ARCHIVE else 1.0,
         )
-        features = vectorizer.fit_transform(liked + others)
+        try:
+            features = vectorizer.fit_transform(texts)
+        except ValueError:  # no term left (papers without words the vectorizer keeps)
+            return None
         labels = [1] * len(liked) + [0] * len(others)
         model = LogisticRegression(class_weight="balanced", C=4.0, max_iter=1000)
         model.fit(features, labels)
