@@ -29,12 +29,11 @@ from arxiv_digest.templating import template_environment
 from arxiv_digest.views import urls
 from arxiv_digest.views.day import ViewSettings, day_view, weekday
 from arxiv_digest.views.jekyll import SiteIdentity
-from arxiv_digest.views.ranking import Ranker
+from arxiv_digest.views.ranking import Ranker, ranker_for, top_picks
 from arxiv_digest.write import write_atomically
 
 LOGIN_VARIABLES = ("DIGEST_SMTP_USERNAME", "DIGEST_SMTP_PASSWORD")
 """Where the SMTP login is read: the environment (the nightly job's repository secrets)."""
-PICK_FROM_SCORE = 50
 
 
 class MailError(DigestError):
@@ -78,10 +77,7 @@ def mail_day(
     view = day_view(record, ViewSettings.of(config))
     if not view.papers and not send_empty:
         return Sent(day, (), 0, skipped="no papers that day (--send-empty sends it anyway)")
-    ranker = (
-        Ranker.train(records.shown_papers(), config.interests) if config.interests.enabled else None
-    )
-    message = compose(view, config, identity, ranker)
+    message = compose(view, config, identity, ranker_for(records, config.interests))
     _send(message, settings, environment)
     state[day.isoformat()] = {
         "at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -113,10 +109,7 @@ def compose(
                 "why": relevance.terms if relevance else (),
             }
         )
-    picks = sorted(
-        (paper for paper in papers if paper["score"] >= PICK_FROM_SCORE),
-        key=lambda paper: -paper["score"],
-    )[: config.interests.picks]
+    picks = top_picks(papers, lambda paper: int(paper["score"]), config.interests.picks)
     subject = f"{identity.title} · {view.day.isoformat()} {weekday(view.day)} · {len(papers)} 篇"
     context = {
         "site": identity,

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from arxiv_digest.config import InterestsSettings
 from arxiv_digest.errors import ConfigError
@@ -26,8 +26,11 @@ if TYPE_CHECKING:
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
+PICK_FROM_SCORE = 50
+"""A paper is recommended when the owner more likely wants it than not."""
 _TERMS = 3
 _LARGE_ARCHIVE = 1000
+T = TypeVar("T")
 _BIBTEX_ENTRY = re.compile(r"@\w+\s*\{", re.MULTILINE)
 _BIBTEX_FIELD = re.compile(r"(?i)\b(title|abstract)\s*=\s*")
 
@@ -40,6 +43,13 @@ class Relevance:
     """The terms that raise its score most (none for an avoided paper)."""
     avoided: str = ""
     """The `interests.avoid` word it has, if any."""
+
+
+def top_picks(items: Iterable[T], score: Callable[[T], int], limit: int) -> list[T]:
+    """The items to recommend, best first: those scoring `PICK_FROM_SCORE` or more, at most
+    `limit` (`interests.picks`)."""
+    chosen = [item for item in items if score(item) >= PICK_FROM_SCORE]
+    return sorted(chosen, key=score, reverse=True)[:limit]
 
 
 def ranker_for(records: Records, settings: InterestsSettings) -> Ranker | None:

@@ -55,7 +55,7 @@ from arxiv_digest.views.day import (
     weekday,
 )
 from arxiv_digest.views.jekyll import SiteIdentity, at_base_url, read_site_identity
-from arxiv_digest.views.ranking import Ranker, Relevance, ranker_for
+from arxiv_digest.views.ranking import Ranker, Relevance, ranker_for, top_picks
 from arxiv_digest.views.safe_html import render_block, render_inline, xml_safe
 from arxiv_digest.window import SETTLED_AFTER
 from arxiv_digest.write import stage_file, write_atomically
@@ -66,8 +66,6 @@ HOME_DAYS = 7
 FEED_DAYS = 10
 TOPIC_FEED_PAPERS = 30
 TOPIC_PAGE_PAPERS = 30
-PICK_FROM_SCORE = 50
-"""The home page recommends a paper the owner more likely wants than not."""
 # Below this many days to render, starting worker processes costs more than it saves.
 _PARALLEL_FROM_DAYS = 24
 
@@ -651,11 +649,7 @@ def _write_indexes(
     home_days = ordered[:HOME_DAYS]
     featured = next((day for day in home_days if day.papers), None)
     picks = (
-        sorted(
-            (paper for paper in featured.papers if paper.score >= PICK_FROM_SCORE),
-            key=lambda paper: paper.score,
-            reverse=True,
-        )[: settings.interests.picks]
+        top_picks(featured.papers, lambda paper: paper.score, settings.interests.picks)
         if featured
         else []
     )
