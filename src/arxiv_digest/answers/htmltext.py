@@ -50,8 +50,9 @@ class Section:
     """The section's text, its heading first (`## 3 Method`)."""
 
 
-def paper_sections(html: bytes) -> list[Section] | None:
-    """The sections of a LaTeXML paper, in order; None if `html` is not one."""
+def document(html: bytes) -> _Element | None:
+    """The LaTeXML paper in `html` (its `article.ltx_document`), parsed; None if it has none
+    (arXiv's page for a failed conversion, or not HTML at all)."""
     import lxml.html
     from lxml.etree import ParserError
 
@@ -59,10 +60,16 @@ def paper_sections(html: bytes) -> list[Section] | None:
         root = lxml.html.document_fromstring(html)
     except (ParserError, ValueError):
         return None
-    documents = root.xpath("//article[contains(concat(' ', @class, ' '), ' ltx_document ')]")
-    if not documents:
+    found = root.xpath("//article[contains(concat(' ', @class, ' '), ' ltx_document ')]")
+    return found[0] if found else None
+
+
+def paper_sections(page: bytes | _Element | None) -> list[Section] | None:
+    """The sections of a LaTeXML paper (its HTML, or its `document`), in order; None if it
+    is not one."""
+    document = _parsed(page)
+    if document is None:
         return None
-    document = documents[0]
     front = []
     for title in document.xpath(".//*[contains(@class, 'ltx_title_document')]"):
         front.append(f"# {_text(title)}")
@@ -85,25 +92,23 @@ class FigureRef:
     caption: str
 
 
-def first_figure(html: bytes) -> FigureRef | None:
+def first_figure(page: bytes | _Element | None) -> FigureRef | None:
     """The paper's first figure that has an image (not a table, not an inline logo), with
-    its caption; None when it has none or `html` is not a LaTeXML paper."""
-    import lxml.html
-    from lxml.etree import ParserError
-
-    try:
-        root = lxml.html.document_fromstring(html)
-    except (ParserError, ValueError):
+    its caption; None when it has none or `page` is not a LaTeXML paper."""
+    document = _parsed(page)
+    if document is None:
         return None
-    for figure in root.xpath(
-        "//article[contains(concat(' ', @class, ' '), ' ltx_document ')]"
-        "//figure[contains(concat(' ', @class, ' '), ' ltx_figure ')]"
-    ):
+    for figure in document.xpath(".//figure[contains(concat(' ', @class, ' '), ' ltx_figure ')]"):
         images = [src for src in figure.xpath(".//img/@src") if not src.startswith("data:")]
         if images:
             captions = figure.xpath(".//figcaption")
             return FigureRef(str(images[0]), _text(captions[0]) if captions else "")
     return None
+
+
+def _parsed(page: bytes | _Element | None) -> _Element | None:
+    """`page` parsed once: the document as it came, or read from its HTML."""
+    return document(page) if isinstance(page, bytes) else page
 
 
 def as_text(sections: list[Section]) -> str:

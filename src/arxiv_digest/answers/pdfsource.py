@@ -16,6 +16,7 @@ from arxiv_digest.errors import PdfError
 
 if TYPE_CHECKING:
     import httpx2
+    from lxml.etree import _Element
 
 _EXTRACTION_MEMORY_MEGABYTES = 2048
 
@@ -180,19 +181,20 @@ class HtmlThenPdfSource:
         async with self._pdfs.download_slots:
             page = await self._pdfs.get(page_url, arxiv_id, "HTML")
             self.html_downloads += page is not None
-        sections = htmltext.paper_sections(page) if page else None
-        if not page or not sections:
+        paper = htmltext.document(page) if page else None  # parsed once, read twice
+        sections = htmltext.paper_sections(paper)
+        if not sections:
             return await self._pdfs.text(arxiv_id)
         if self._figures is not None and self._figures.get(arxiv_id) is None:
-            await self._figure(arxiv_id, page, page_url, self._figures)
+            await self._figure(arxiv_id, paper, page_url, self._figures)
         return StoredText(text=htmltext.as_text(sections), page_count=0, source="html")
 
     async def _figure(
-        self, arxiv_id: str, page: bytes, page_url: str, store: figures.FigureStore
+        self, arxiv_id: str, paper: _Element | None, page_url: str, store: figures.FigureStore
     ) -> None:
         """The page's first figure into the store, if it can be made a WebP; an image from
         another host than the page's is not fetched."""
-        found = htmltext.first_figure(page)
+        found = htmltext.first_figure(paper)
         if found is None:
             return
         # The page is a folder of its images (arXiv's pages say so with <base>).
