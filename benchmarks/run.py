@@ -908,7 +908,7 @@ def text_tokens(say: Callable[[str], None]) -> None:
 def ranking_precision(say: Callable[[str], None]) -> None:
     """Precision at 5 of the ranking by likes against keyword matching, per day of the
     labelled archive (tests/interests.py), the liked papers left out of each day."""
-    from tests.interests import DAYS, KEYWORDS, keyword_order, labelled_archive, precision_at
+    from tests.interests import DAYS, KEYWORDS, labelled_archive, precision_by_day
 
     from arxiv_digest.config import InterestsSettings
     from arxiv_digest.views.ranking import Ranker
@@ -919,19 +919,7 @@ def ranking_precision(say: Callable[[str], None]) -> None:
     trained_ms = (time.perf_counter() - started) * 1000
     assert ranker is not None
     relevant = {item.paper.arxiv_id for item in papers if item.relevant}
-    rows = []
-    for day in range(DAYS):
-        today = [
-            item.paper for item in papers if item.day == day and item.paper.arxiv_id not in liked
-        ]
-        scores = [relevance.score for relevance in ranker.relevance(today)]
-        ranked = [
-            paper for _, paper in sorted(zip(scores, today, strict=True), key=lambda pair: -pair[0])
-        ]
-        best = min(5, sum(paper.arxiv_id in relevant for paper in today)) / 5
-        rows.append(
-            (precision_at(ranked, relevant), precision_at(keyword_order(today), relevant), best)
-        )
+    rows = precision_by_day(ranker, papers, liked)
     say("\n## Ranking by likes: precision at 5 on a labelled archive\n")
     say(
         f"{len(papers)} invented papers over {DAYS} days in ten fields (tests/interests.py); the"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from arxiv_digest.models import Paper
+from arxiv_digest.views.ranking import Ranker
 
 FIELDS = {
     "verification": "speaker verification embedding enrollment trial equal error rate margin"
@@ -128,3 +129,25 @@ def keyword_order(papers: list[Paper]) -> list[Paper]:
 
 def precision_at(ranked: list[Paper], relevant: set[str], k: int = 5) -> float:
     return sum(paper.arxiv_id in relevant for paper in ranked[:k]) / k
+
+
+def precision_by_day(
+    ranker: Ranker, papers: list[Labelled], liked: list[str]
+) -> list[tuple[float, float, float]]:
+    """For each day, its papers less the liked ones: precision at 5 of the ranking, of
+    keyword matching, and the best possible (a day may have fewer than 5 relevant papers)."""
+    relevant = {item.paper.arxiv_id for item in papers if item.relevant}
+    rows = []
+    for day in range(DAYS):
+        today = [
+            item.paper for item in papers if item.day == day and item.paper.arxiv_id not in liked
+        ]
+        scores = [relevance.score for relevance in ranker.relevance(today)]
+        ranked = [
+            paper for _, paper in sorted(zip(scores, today, strict=True), key=lambda pair: -pair[0])
+        ]
+        best = min(5, sum(paper.arxiv_id in relevant for paper in today)) / 5
+        rows.append(
+            (precision_at(ranked, relevant), precision_at(keyword_order(today), relevant), best)
+        )
+    return rows

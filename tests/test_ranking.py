@@ -13,7 +13,7 @@ import pytest
 from arxiv_digest.config import InterestsSettings, load_config
 from arxiv_digest.errors import ConfigError
 from arxiv_digest.views.ranking import Ranker, read_library
-from tests.interests import DAYS, keyword_order, labelled_archive, precision_at
+from tests.interests import DAYS, labelled_archive, precision_by_day
 from tests.test_site import build, make_bench
 
 
@@ -21,18 +21,9 @@ def test_ranking_by_likes_beats_keyword_matching_on_a_labelled_archive() -> None
     papers, liked = labelled_archive()
     ranker = Ranker.train([item.paper for item in papers], InterestsSettings(liked=liked))
     assert ranker is not None
-    relevant = {item.paper.arxiv_id for item in papers if item.relevant}
-    ranked_precision = keyword_precision = 0.0
-    for day in range(DAYS):
-        today = [
-            item.paper for item in papers if item.day == day and item.paper.arxiv_id not in liked
-        ]
-        scores = [relevance.score for relevance in ranker.relevance(today)]
-        ranked = [
-            paper for _, paper in sorted(zip(scores, today, strict=True), key=lambda pair: -pair[0])
-        ]
-        ranked_precision += precision_at(ranked, relevant) / DAYS
-        keyword_precision += precision_at(keyword_order(today), relevant) / DAYS
+    rows = precision_by_day(ranker, papers, liked)
+    ranked_precision = sum(row[0] for row in rows) / DAYS
+    keyword_precision = sum(row[1] for row in rows) / DAYS
     assert ranked_precision > keyword_precision and ranked_precision >= 0.7, (
         ranked_precision, keyword_precision,
     )  # fmt: skip
