@@ -6,7 +6,6 @@ Debian CJK fonts; screenshots of each at 1280 and 390 px, light and dark."""
 from __future__ import annotations
 
 import re
-import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -20,10 +19,9 @@ from arxiv_digest.config import InterestsSettings
 from arxiv_digest.views.day import ViewSettings
 from arxiv_digest.views.jekyll import SiteIdentity
 from arxiv_digest.views.search import write_index
-from arxiv_digest.views.serve import site_server
 from arxiv_digest.views.site import SiteSettings, build_site
 from tests import readers
-from tests.test_site import CHROMIUM, CHROMIUM_ARGS, SCREENSHOTS
+from tests.test_site import SCREENSHOTS, launched_chromium, serving
 
 BASE = "/d"
 DAY = "/2026/03/02/arxiv/"
@@ -46,24 +44,14 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     )
     build_site(root / "_records", root / "_public", settings)
     assert write_index(root / "_public") == sum(len(day) for day in readers.DAYS.values())
-    server = site_server(root / "_public", BASE, 0)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}{BASE}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(root / "_public", BASE) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
 def chromium(served: str) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with launched_chromium() as browser:
         yield browser
-        browser.close()
 
 
 def searched(page: Any, served: str, query: str) -> list[str]:

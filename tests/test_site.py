@@ -4,6 +4,7 @@ request leaving the site, dark mode, 390 px, print, CJK typography)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 import signal
@@ -435,21 +436,23 @@ def test_the_preview_takes_a_burst_of_connections_at_once(tmp_path: Path) -> Non
 # --- What a reader sees, in headless Chromium -------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def served(site: Bench) -> Iterator[str]:
-    server = site_server(site.root / "_public", BASE, 0)
+@contextlib.contextmanager
+def serving(site_dir: Path, base: str) -> Iterator[str]:
+    """The preview's server on a free port, in a thread: the site's address."""
+    server = site_server(site_dir, base, 0)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}{BASE}"
+        yield f"http://127.0.0.1:{server.server_address[1]}{base}"
     finally:
         server.shutdown()
         server.server_close()
 
 
-@pytest.fixture(scope="module")
-def chromium(site: Bench) -> Iterator[Any]:
-    # After the site: Playwright keeps an event loop running, and the builds use asyncio.
+@contextlib.contextmanager
+def launched_chromium() -> Iterator[Any]:
+    """Headless Chromium, Debian's, through Playwright. Start it after the site is built:
+    Playwright keeps an event loop running, and the builds use asyncio."""
     from playwright.sync_api import sync_playwright
 
     assert Path(CHROMIUM).exists(), "chromium is missing: run `bash .ci/run`, which installs it"
@@ -457,6 +460,18 @@ def chromium(site: Bench) -> Iterator[Any]:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture(scope="module")
+def served(site: Bench) -> Iterator[str]:
+    with serving(site.root / "_public", BASE) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def chromium(site: Bench) -> Iterator[Any]:
+    with launched_chromium() as browser:
+        yield browser
 
 
 def open_page(chromium: Any, served: str, **options: Any) -> tuple[Any, Any, list[str]]:
