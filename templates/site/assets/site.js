@@ -24,24 +24,32 @@ function remember(key, value) {
   }
 }
 
+// A remembered on/off button in the day's header: `apply(on)` does the work, `labels` are
+// what the button says when off and when on.
+function dayToggle(day, className, key, labels, apply) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = className;
+  const show = (on) => {
+    apply(on);
+    button.textContent = on ? labels[1] : labels[0];
+    button.setAttribute("aria-pressed", String(on));
+  };
+  button.addEventListener("click", () => {
+    const on = button.getAttribute("aria-pressed") !== "true";
+    remember(key, on ? "1" : "0");
+    show(on);
+  });
+  day.querySelector("header").append(button);
+  show(remembered(key) === "1");
+}
+
 function expandAll(day) {
   const papers = day.querySelectorAll("details.more");
   if (!papers.length) return;
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "expand-all";
-  const show = (open) => {
+  dayToggle(day, "expand-all", EXPANDED, ["全部展开", "全部收起"], (open) => {
     for (const paper of papers) paper.open = open;
-    button.textContent = open ? "全部收起" : "全部展开";
-    button.setAttribute("aria-pressed", String(open));
-  };
-  button.addEventListener("click", () => {
-    const open = button.getAttribute("aria-pressed") !== "true";
-    remember(EXPANDED, open ? "1" : "0");
-    show(open);
   });
-  day.querySelector("header").append(button);
-  show(remembered(EXPANDED) === "1");
 }
 
 function topicFilter(scope) {
@@ -108,24 +116,12 @@ function sortByScore(day) {
   const papers = [...day.querySelectorAll("section.paper[data-score]")];
   if (papers.length < 2) return;
   const first = papers[0].previousElementSibling;
-  const button = document.createElement("button");
-  button.type = "button";
-  button.className = "sort";
-  const show = (ranked) => {
+  dayToggle(day, "sort", RANKED, ["按相关度排序", "按原顺序"], (ranked) => {
     const order = ranked
       ? [...papers].sort((a, b) => Number(b.dataset.score) - Number(a.dataset.score))
       : papers;
     first.after(...order);
-    button.textContent = ranked ? "按原顺序" : "按相关度排序";
-    button.setAttribute("aria-pressed", String(ranked));
-  };
-  button.addEventListener("click", () => {
-    const ranked = button.getAttribute("aria-pressed") !== "true";
-    remember(RANKED, ranked ? "1" : "0");
-    show(ranked);
   });
-  day.querySelector("header").append(button);
-  show(remembered(RANKED) === "1");
 }
 
 const day = document.querySelector("article.day");
