@@ -9,13 +9,14 @@
 - `PdfHost` serves PDFs at `/pdf/{id}` and HTML papers (LaTeXML's) at `/html/{id}`.
 - `ModelStandIn` is an OpenAI-compatible `/v1/chat/completions` server with
   canned answers, optional latency, a concurrency limit answered with 429, and
-  scripted faults.
+  scripted faults; and its Batch API (`/v1/files`, `/v1/batches`) as OpenAI documents it.
 
 Each records what it was asked, so tests can count requests.
 """
 
 from __future__ import annotations
 
+import email.policy
 import json
 import re
 import threading
@@ -25,6 +26,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as time_of_day
+from email.parser import BytesParser
 from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -693,8 +695,15 @@ class ModelStandIn(StandIn):
         """Requests that asked for a stream."""
         self.limits: list[int | None] = []
         """The output limit of each request."""
+        self.batch_calls: list[tuple[str, str]] = []
+        """The requests answered in batches."""
+        self.batch_api = BatchApiStandIn(self)
 
     def handle(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
+        if "/files" in path or "/batches" in path:
+            with self._lock:
+                self.authorizations.add(headers.get("authorization", ""))
+            return self.batch_api.handle(method, path, body, headers)
         if not path.endswith("/chat/completions"):
             return _error_reply(404, "unknown path")
         request = json.loads(body)
@@ -726,14 +735,28 @@ class ModelStandIn(StandIn):
                 time.sleep(self.latency_seconds)
             if fault is not None:
                 return fault
-            if self.answerer is not None:
-                text = self.answerer(key[0], key[1], request)
-            else:
-                text = self.answers.get(key, triage_for(key[0]) if key[1] == "triage" else "")
-            return self._answer(request, text, len(user) // 2, limit, streamed)
+            return self._answer(request, self._text(key, request), len(user) // 2, limit, streamed)
         finally:
             with self._lock:
                 self.in_flight -= 1
+
+    def _text(self, key: tuple[str, str], request: dict[str, Any]) -> str:
+        if self.answerer is not None:
+            return self.answerer(key[0], key[1], request)
+        return self.answers.get(key, triage_for(key[0]) if key[1] == "triage" else "")
+
+    def batched(self, request: dict[str, Any]) -> Reply:
+        """A batch's request, answered as a direct one would be (its scripted faults too)."""
+        user = next(m["content"] for m in request["messages"] if m["role"] == "user")
+        key = (prompt_arxiv_id(user), prompt_task(user))
+        limit = request.get("max_tokens", request.get("max_completion_tokens"))
+        with self._lock:
+            self.batch_calls.append(key)
+            scripted = self.faults.get(key)
+            fault = scripted.pop(0) if scripted else None
+        if fault is not None:
+            return fault
+        return self._answer(request, self._text(key, request), len(user) // 2, limit, False)
 
     def _answer(
         self,
@@ -765,6 +788,198 @@ class ModelStandIn(StandIn):
         return completion_reply(
             request["model"], text, prompt_tokens, finish_reason, message, completion_tokens
         )
+
+
+BATCH_STEPS = ("validating", "in_progress", "finalizing", "completed")
+EXPIRED_MESSAGE = "This request could not be executed before the completion window expired."
+
+
+@dataclass
+class StandInBatch:
+    id: str
+    input_file_id: str
+    metadata: dict[str, str]
+    created_at: int
+    status: str = "validating"
+    output_file_id: str | None = None
+    error_file_id: str | None = None
+    errors: list[dict[str, Any]] = field(default_factory=list)
+    counts: dict[str, int] = field(
+        default_factory=lambda: {"total": 0, "completed": 0, "failed": 0}
+    )
+
+    def json(self) -> dict[str, Any]:
+        return {
+            "id": self.id, "object": "batch", "endpoint": "/v1/chat/completions",
+            "errors": {"object": "list", "data": self.errors} if self.errors else None,
+            "input_file_id": self.input_file_id, "completion_window": "24h",
+            "status": self.status, "output_file_id": self.output_file_id,
+            "error_file_id": self.error_file_id, "created_at": self.created_at,
+            "expires_at": self.created_at + 86400, "request_counts": self.counts,
+            "metadata": self.metadata or None,
+        }  # fmt: skip
+
+
+class BatchApiStandIn:
+    """OpenAI's Batch API over a `ModelStandIn`: `POST /v1/files` (multipart, purpose
+    `batch`), `GET /v1/files/{id}/content`, `POST /v1/batches` (the input validated as the
+    docs say: unique custom ids, POST to the batch's endpoint, no streaming), `GET
+    /v1/batches/{id}` and `GET /v1/batches` (newest first). A batch moves through
+    validating → in_progress → finalizing → completed one step each time it is read when
+    `advance_on_read` is set, else when a test calls `advance`; `expire(id, answered=n)`
+    ends it `expired` with its first n requests answered and the rest in the error file as
+    `batch_expired`; `lose_next_create` makes the next create answer HTTP 500 *after* the
+    batch is made (a lost response)."""
+
+    def __init__(self, model: ModelStandIn) -> None:
+        self._model = model
+        self._lock = threading.Lock()
+        self.files: dict[str, bytes] = {}
+        self.batches: dict[str, StandInBatch] = {}
+        self.advance_on_read = False
+        self.lose_next_create = False
+        self.create_delay_seconds = 0.0
+        self.absent = False
+        """A provider without a Batch API: every batch path answers 404."""
+        self.list_calls = 0
+
+    def handle(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Reply:
+        url = urlparse(path)
+        parts = url.path.rstrip("/").split("/")
+        if self.absent:
+            return _error_reply(404, "unknown path")
+        with self._lock:
+            if method == "POST" and parts[-1] == "files":
+                return self._upload(body, headers.get("content-type", ""))
+            if method == "GET" and parts[-1] == "content" and parts[-3] == "files":
+                content = self.files.get(parts[-2])
+                if content is None:
+                    return _error_reply(404, "no such file")
+                return Reply(200, content, content_type="application/octet-stream")
+            if method == "POST" and parts[-1] == "batches":
+                return self._create(json.loads(body))
+            if method == "GET" and parts[-1] == "batches":
+                self.list_calls += 1
+                listed = [batch.json() for batch in reversed(self.batches.values())]
+                return Reply(200, json.dumps({"object": "list", "data": listed, "has_more": False,
+                                              "first_id": None, "last_id": None}).encode())  # fmt: skip
+            if method == "GET" and parts[-2] == "batches":
+                batch = self.batches.get(parts[-1])
+                if batch is None:
+                    return _error_reply(404, f"No batch found with id '{parts[-1]}'.")
+                if self.advance_on_read:
+                    self._advance(batch)
+                return Reply(200, json.dumps(batch.json()).encode())
+        return _error_reply(404, "unknown path")
+
+    def _upload(self, body: bytes, content_type: str) -> Reply:
+        message = BytesParser(policy=email.policy.HTTP).parsebytes(
+            f"Content-Type: {content_type}\r\n\r\n".encode() + body
+        )
+        fields = {
+            str(part.get_param("name", header="content-disposition")): part.get_payload(decode=True)
+            for part in message.iter_parts()
+        }
+        if fields.get("purpose") != b"batch" or not isinstance(fields.get("file"), bytes):
+            return _error_reply(400, "a batch input file needs purpose=batch and a file")
+        file_id = f"file-{len(self.files) + 1}"
+        self.files[file_id] = fields["file"]
+        return Reply(200, json.dumps({"id": file_id, "object": "file", "bytes": len(fields["file"]),
+                                      "created_at": 1770940800, "filename": "requests.jsonl",
+                                      "purpose": "batch", "status": "processed"}).encode())  # fmt: skip
+
+    def _create(self, request: dict[str, Any]) -> Reply:
+        if request.get("input_file_id") not in self.files:
+            return _error_reply(400, "no such input file")
+        batch = StandInBatch(
+            id=f"batch_{len(self.batches) + 1}", input_file_id=request["input_file_id"],
+            metadata=request.get("metadata") or {}, created_at=1770940800 + len(self.batches),
+        )  # fmt: skip
+        self.batches[batch.id] = batch
+        lines = self._requests(batch)
+        problem = _invalid_batch(lines, request.get("endpoint", ""))
+        if problem:
+            batch.status, batch.errors = "failed", [{"code": "invalid_request", "message": problem}]
+        batch.counts["total"] = len(lines)
+        if self.lose_next_create:
+            self.lose_next_create = False
+            return _error_reply(500, "the server lost its answer")
+        return Reply(
+            200, json.dumps(batch.json()).encode(), delay_seconds=self.create_delay_seconds
+        )
+
+    def _requests(self, batch: StandInBatch) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.files[batch.input_file_id].splitlines() if line]
+
+    def advance(self, batch_id: str | None = None, *, to: str = "completed") -> None:
+        """Move a batch (the newest when None) on, step by step, to `to`."""
+        with self._lock:
+            batch = self.batches[batch_id] if batch_id else list(self.batches.values())[-1]
+            while batch.status != to and batch.status in BATCH_STEPS[:-1]:
+                self._advance(batch)
+
+    def expire(self, batch_id: str | None = None, *, answered: int = 0) -> None:
+        with self._lock:
+            batch = self.batches[batch_id] if batch_id else list(self.batches.values())[-1]
+            self._finish(batch, "expired", answered)
+
+    def fail(self, batch_id: str | None = None) -> None:
+        """End a batch `failed`, as when its input does not validate."""
+        with self._lock:
+            batch = self.batches[batch_id] if batch_id else list(self.batches.values())[-1]
+            batch.status = "failed"
+            batch.errors = [{"code": "invalid_request", "message": "the input did not validate"}]
+
+    def _advance(self, batch: StandInBatch) -> None:
+        if batch.status not in BATCH_STEPS[:-1]:
+            return
+        following = BATCH_STEPS[BATCH_STEPS.index(batch.status) + 1]
+        if following == "completed":
+            self._finish(batch, "completed", None)
+        else:
+            batch.status = following
+
+    def _finish(self, batch: StandInBatch, status: str, answered: int | None) -> None:
+        """Answer the batch's requests (the first `answered`; all when None) into its output
+        and error files, as OpenAI writes them."""
+        outputs, errors = [], []
+        for index, line in enumerate(self._requests(batch)):
+            entry: dict[str, Any] = {"id": f"batch_req_{index}", "custom_id": line["custom_id"]}
+            if answered is not None and index >= answered:
+                entry |= {
+                    "response": None,
+                    "error": {"code": "batch_expired", "message": EXPIRED_MESSAGE},
+                }
+                errors.append(entry)
+                continue
+            reply = self._model.batched(line["body"])
+            entry |= {"response": {"status_code": reply.status, "request_id": f"req_{index}",
+                                   "body": json.loads(reply.body)}, "error": None}  # fmt: skip
+            (outputs if reply.status == 200 else errors).append(entry)
+        for kind, entries in (("output_file_id", outputs), ("error_file_id", errors)):
+            if entries:
+                file_id = f"file-{len(self.files) + 1}"
+                self.files[file_id] = b"".join(
+                    json.dumps(e, ensure_ascii=False).encode() + b"\n" for e in entries
+                )
+                setattr(batch, kind, file_id)
+        batch.counts.update(completed=len(outputs), failed=len(errors))
+        batch.status = status
+
+
+def _invalid_batch(lines: list[dict[str, Any]], endpoint: str) -> str:
+    """Why a batch's input does not validate, as OpenAI checks it; empty when it does."""
+    if endpoint != "/v1/chat/completions":
+        return f"unsupported endpoint {endpoint!r}"
+    custom_ids = [line.get("custom_id") for line in lines]
+    if len(set(custom_ids)) != len(custom_ids):
+        return "custom_id values must be unique"
+    for number, line in enumerate(lines, start=1):
+        if line.get("method") != "POST" or line.get("url") != endpoint:
+            return f"line {number}: must POST to the batch's endpoint"
+        if (line.get("body") or {}).get("stream"):
+            return f"line {number}: streaming is not supported in a batch"
+    return ""
 
 
 def completion_reply(

@@ -76,7 +76,7 @@ def test_unreadable_yaml_is_refused(site: Site, content: str, message: str) -> N
 
 def test_misspelt_keys_get_the_key_they_meant_one_problem_a_line(site: Site) -> None:
     (site.root / "config.yaml").write_text(
-        "arxiv:\n  categorys: [cs.SD]\nfilter:\n  max_paper: 3\nllm:\n  modle: x\nwindw: {}\n",
+        "arxiv:\n  categorys: [cs.SD]\nfilter:\n  max_paper: 3\nllm:\n  modl: x\nwindw: {}\n",
         encoding="utf-8",
     )
 
@@ -87,7 +87,7 @@ def test_misspelt_keys_get_the_key_they_meant_one_problem_a_line(site: Site) -> 
         "Error: config.yaml: 4 problems",
         "  - arxiv.categorys: unknown key; did you mean arxiv.categories?",
         "  - filter.max_paper: unknown key; did you mean filter.max_papers?",
-        "  - llm.modle: unknown key; did you mean llm.model?",
+        "  - llm.modl: unknown key; did you mean llm.model?",
         "  - windw: unknown key; did you mean window?",
     ]
 

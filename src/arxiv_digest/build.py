@@ -5,6 +5,7 @@ and the posts rendered again from their records alone.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from arxiv_digest.answers.tasks import (
 from arxiv_digest.audit import Audit, audit, missing_from
 from arxiv_digest.config import Config
 from arxiv_digest.errors import BadInputError, FetchError
-from arxiv_digest.models import Answer, Gap, Link, Paper, Window
+from arxiv_digest.models import Answer, Gap, Link, Paper, Pending, Window
 from arxiv_digest.record import (
     SCHEMA,
     DayRecord,
@@ -62,6 +63,7 @@ from arxiv_digest.window import day_of, settled_by_age, window_for
 from arxiv_digest.write import check_writable, write_atomically
 
 if TYPE_CHECKING:  # the real sources import the arXiv client and httpx2, which take time
+    from arxiv_digest.answers.client import OpenAIChatModel
     from arxiv_digest.answers.pdfsource import TextSource
     from arxiv_digest.sources.arxiv import PaperSource
 
@@ -122,6 +124,8 @@ class RunOptions:
     now: datetime | None = None
     """The run's clock, which settles windows older than arXiv's longest delay (None:
     windows settle by arXiv's listing alone)."""
+    batch_wait_seconds: float = 0.0
+    """In batch mode, how long the run waits for unfinished batches (`--wait`)."""
 
 
 @dataclass(frozen=True)
@@ -420,10 +424,17 @@ def _needs(plans: Sequence[DayPlan], tasks: Sequence[Task]) -> list[Need]:
         if plan.previous is not None
         for shown in plan.previous.papers
     }
+    pending = {
+        shown.paper.arxiv_id: shown.pending
+        for plan in plans
+        if plan.previous is not None
+        for shown in plan.previous.papers
+    }
     shown = {paper.arxiv_id: (paper, plan.day) for plan in plans for paper in plan.selection.shown}
     return needs_of(
         [(paper, recorded.get(arxiv_id, {}), day) for arxiv_id, (paper, day) in shown.items()],
         tasks,
+        pending,
     )
 
 
@@ -444,6 +455,7 @@ def assemble(
     A paper whose text was read this run has the links found in it (and in its abstract and
     comment); another keeps the links it has, and a new one gets those of its abstract and
     comment. A paper has the figure the figures folder holds for it, or else the one it had.
+    A task waiting in a provider's batch names it, until a run settles it.
     """
     previous, selection, window = plan.previous, plan.selection, plan.window
     kept = {shown.paper.arxiv_id: shown for shown in previous.papers} if previous else {}
@@ -453,14 +465,18 @@ def assemble(
         before = kept.get(paper.arxiv_id)
         answers = dict(before.answers) if before else {}
         gaps = {}
+        pending = dict(before.pending) if before else {}
         for task in TASKS:
             outcome = outcomes.get((paper.arxiv_id, task.name))
             if task.name in answers or outcome is None:
                 continue
+            pending.pop(task.name, None)
             if isinstance(outcome, Answer):
                 answers[task.name] = outcome
             elif isinstance(outcome, Gap):
                 gaps[task.name] = outcome.reason
+            elif isinstance(outcome, Pending):
+                pending[task.name] = outcome.batch_id
         links = links_found.get(paper.arxiv_id)
         if links is None:
             links = before.links if before else find_links(paper.abstract, paper.comment)
@@ -472,6 +488,9 @@ def assemble(
                 gaps=gaps,
                 links=links,
                 figure=figure or (before.figure if before else None),
+                pending=in_task_order(
+                    {task: batch_id for task, batch_id in pending.items() if task not in answers}
+                ),
             )
         )
     return DayRecord(
@@ -549,6 +568,29 @@ def render_records(days: Sequence[date] | None, config: Config) -> RenderResult:
     return RenderResult(records=len(records), written=written)
 
 
+def model_executor(
+    model: OpenAIChatModel, config: Config, store: Store, progress: Progress, options: RunOptions
+) -> Executor:
+    """How the run asks `model`: each request at once, or (`llm.mode: batch`) as one batch
+    of the provider's Batch API, retries and what the batch did not answer at once."""
+    from arxiv_digest.answers.batch import BatchExecutor
+    from arxiv_digest.answers.client import OpenAIBatches, request_body
+    from arxiv_digest.answers.executor import PacedExecutor
+
+    direct = PacedExecutor(model, config.llm)
+    if config.llm.mode == "direct":
+        return direct
+    return BatchExecutor(
+        api=OpenAIBatches(model),
+        direct=direct,
+        store=store,
+        settings=config.llm,
+        body=functools.partial(request_body, config.llm),
+        progress=progress,
+        wait_seconds=options.batch_wait_seconds,
+    )
+
+
 def build_live(
     days: Sequence[date],
     config: Config,
@@ -561,7 +603,6 @@ def build_live(
     the day records through `records` (the reader the command chose its days with)."""
     # Imported here: the SDKs take most of a second, which `render` and `preview` need not pay.
     from arxiv_digest.answers.client import OpenAIChatModel
-    from arxiv_digest.answers.executor import PacedExecutor
     from arxiv_digest.answers.pdfsource import HtmlThenPdfSource, HttpPdfSource
     from arxiv_digest.sources.arxiv import ArxivServices
 
@@ -580,7 +621,7 @@ def build_live(
         try:
             services = Services(
                 source=arxiv.papers(),
-                executor=PacedExecutor(model, config.llm),
+                executor=model_executor(model, config, store, progress, options),
                 texts=texts,
                 store=store,
                 announcements=arxiv.rss(),

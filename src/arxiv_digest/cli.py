@@ -194,6 +194,21 @@ Exit statuses:
     help="Make at most N model requests; what is left is reported as gaps for the next run.",
 )
 @click.option(
+    "--batch",
+    is_flag=True,
+    help="Send the run's requests as one batch of the provider's Batch API (llm.mode: batch),"
+    " at its price; a later run collects the answers.",
+)
+@click.option(
+    "--wait",
+    "wait_minutes",
+    type=click.FloatRange(0),
+    default=0,
+    metavar="MINUTES",
+    help="In batch mode, wait up to MINUTES for unfinished batches (this run's too) and"
+    " collect what they answer.",
+)
+@click.option(
     "--report",
     "report_path",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -208,11 +223,17 @@ def build(
     refresh_days: int | Unsettled | None,
     assume_yes: bool,
     max_requests: int | None,
+    batch: bool,
+    wait_minutes: float,
     report_path: Path | None,
     config_path: Path,
 ) -> None:
     """Fetch, translate, analyse and write the posts of one or more days."""
     config = load_config(config_path)
+    if batch:
+        config = config.model_copy(update={"llm": config.llm.model_copy(update={"mode": "batch"})})
+    if wait_minutes and config.llm.mode != "batch":
+        raise BadInputError("--wait waits for batches; add --batch, or set llm.mode: batch")
     records = Records(config.output.records_dir)  # the run's one reader of the records
     days = _days(dates, first, last, refresh_days, _today(config), records)
     api_key = os.environ.get("OPENAI_API_KEY", "").strip()
@@ -239,6 +260,7 @@ def build(
                 max_requests=max_requests,
                 tracker=view,
                 now=_now(),
+                batch_wait_seconds=wait_minutes * 60,
             ),
         )
     for day in report.days:

@@ -247,6 +247,13 @@ class LlmSettings(_Section):
     """How requests name the output limit: OpenAI's reasoning models take only the second."""
     stream: bool = False
     """Whether answers are streamed (some thinking models answer only so)."""
+    mode: Literal["direct", "batch"] = "direct"
+    """How answers are asked for: each request at once, or a run's requests as one batch of
+    the provider's Batch API, collected by a later run (or waited for, `--wait`)."""
+    batch_discount: Annotated[float, Field(gt=0, le=1)] = 0.5
+    """What batch tokens cost, as a share of the direct prices (OpenAI's and most others' 0.5)."""
+    batch_poll_seconds: Annotated[float, Field(gt=0)] = 60.0
+    """How often a run that waits for a batch asks for its status."""
 
 
 class PdfSettings(_Section):

@@ -126,6 +126,15 @@ class Gap:
     reason: str
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A task whose request waits in a provider's batch, to be collected by a later run."""
+
+    arxiv_id: str
+    task: str
+    batch_id: str
+
+
 @dataclass
 class Usage:
     """What the model was asked, and what the cache or the record answered instead."""
@@ -134,12 +143,20 @@ class Usage:
     cache_hits: int = 0
     tokens_in: int = 0
     tokens_out: int = 0
+    batched_requests: int = 0
+    """Of the requests, those answered by a batch (counted when collected)."""
+    batched_tokens_in: int = 0
+    batched_tokens_out: int = 0
+    """Of the tokens, those billed at the batch price."""
 
     def add(self, other: Usage) -> None:
         self.model_requests += other.model_requests
         self.cache_hits += other.cache_hits
         self.tokens_in += other.tokens_in
         self.tokens_out += other.tokens_out
+        self.batched_requests += other.batched_requests
+        self.batched_tokens_in += other.batched_tokens_in
+        self.batched_tokens_out += other.batched_tokens_out
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Any
 
 from arxiv_digest.answers.enrich import Need, Outcome
-from arxiv_digest.models import Answer, Usage
+from arxiv_digest.models import Gap, Pending, Usage
 from arxiv_digest.report import plural
 
 
@@ -27,6 +27,8 @@ class Counts:
     settled: int = 0
     cached: int = 0
     failed: int = 0
+    pending: int = 0
+    """Answers waiting in a provider's batch."""
     tokens: int = 0
     needs_by_paper: dict[str, int] = field(default_factory=dict)
     days: set[date] = field(default_factory=set)
@@ -50,7 +52,8 @@ class Counts:
     def settle(self, need: Need, outcome: Outcome, *, cached: bool, usage: Usage) -> None:
         self.settled += 1
         self.cached += cached
-        self.failed += not isinstance(outcome, Answer)
+        self.failed += isinstance(outcome, Gap)
+        self.pending += isinstance(outcome, Pending)
         self.tokens += 0 if cached else usage.tokens_in + usage.tokens_out
         self.needs_by_paper[need.paper.arxiv_id] -= 1
 
@@ -60,8 +63,9 @@ class Counts:
         left = ""
         if 0 < self.settled < self.planned:
             left = f", about {_clock(elapsed / self.settled * (self.planned - self.settled))} left"
+        batched = f", {self.pending} waiting in a batch" if self.pending else ""
         return (
-            f"{self.span()}: {self.settled} of {plural(self.planned, 'answer')},"
+            f"{self.span()}: {self.settled} of {plural(self.planned, 'answer')}{batched},"
             f" {self.papers_done} of {plural(self.papers, 'paper')} done,"
             f" {self.tokens:,} tokens, {_clock(elapsed)} elapsed{left}"
         )

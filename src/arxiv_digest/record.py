@@ -27,12 +27,13 @@ from arxiv_digest.errors import BadInputError
 from arxiv_digest.models import STRICT_FIELDS, Answer, Figure, Link, Paper, Window, is_arxiv_id
 from arxiv_digest.write import write_atomically
 
-SCHEMA = 4
+SCHEMA = 5
 """The record format this version writes. A newer one is refused, never rewritten."""
-READABLE_SCHEMAS = (1, 2, 3, 4)
+READABLE_SCHEMAS = (1, 2, 3, 4, 5)
 """Schema 1 records lack `settled`, and are read as unsettled; schema 2 records lack the
 answers' `unconfirmed`, and are read as confirming everything; schema 3 records lack the
-answers' `source` and `cut` and the papers' `figure`, and are read as not saying."""
+answers' `source` and `cut` and the papers' `figure`, and are read as not saying; schema 4
+records lack the papers' `pending`, and are read as waiting for no batch."""
 
 # Reasons a paper of the window is not shown: the setting that left it out.
 NOT_SHOWN_CAP = "filter.max_papers"
@@ -65,6 +66,9 @@ class ShownPaper:
     """Code, demo and data links found in the abstract, the comment and the PDF's text."""
     figure: Figure | None = None
     """Its first figure, when its HTML version has one that could be made a WebP."""
+    pending: dict[str, str] = field(default_factory=dict)
+    """The provider's batch each task's request waits in (`llm.mode: batch`); a later build
+    collects it."""
 
 
 @dataclass(frozen=True)

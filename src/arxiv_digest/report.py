@@ -11,7 +11,7 @@ from typing import Any
 from arxiv_digest.answers.tasks import ANALYSIS, TASKS, Task
 from arxiv_digest.audit import Audit
 from arxiv_digest.config import LlmSettings
-from arxiv_digest.models import Gap, Usage
+from arxiv_digest.models import Gap, Pending, Usage
 from arxiv_digest.record import DayRecord
 from arxiv_digest.sources.announce import Announcement
 
@@ -32,6 +32,8 @@ class DayReport:
     """Where the post is; None when the window held nothing to show."""
     changed: bool
     gaps: tuple[Gap, ...]
+    pending: tuple[Pending, ...] = ()
+    """Answers waiting in a provider's batch, for a later run to collect."""
     settled: bool = False
     served_by: str = ""
     """The arXiv service that answered the fetch of the day's window."""
@@ -64,6 +66,11 @@ class DayReport:
                 Gap(shown.paper.arxiv_id, task, reason)
                 for shown in record.papers
                 for task, reason in shown.gaps.items()
+            ),
+            pending=tuple(
+                Pending(shown.paper.arxiv_id, task, batch_id)
+                for shown in record.papers
+                for task, batch_id in shown.pending.items()
             ),
             settled=record.settled,
             served_by=served_by,
@@ -173,6 +180,10 @@ class RunReport:
                         {"arxiv_id": gap.arxiv_id, "task": gap.task, "reason": gap.reason}
                         for gap in day.gaps
                     ],
+                    "pending": [
+                        {"arxiv_id": item.arxiv_id, "task": item.task, "batch": item.batch_id}
+                        for item in day.pending
+                    ],
                     "flags": day.flags,
                     "settled": day.settled,
                     "source": day.served_by,
@@ -249,6 +260,10 @@ class RunReport:
         if missing:
             lines += ["", "Missing (a rerun fills these):", ""]
             lines += [f"- {day} {gap.arxiv_id} {gap.task}: {gap.reason}" for day, gap in missing]
+        pending = [item for day in self.days for item in day.pending]
+        if pending:
+            lines += ["", "Waiting in the provider's batches (a later run collects them):", ""]
+            lines += [line.replace("  waiting", "- waiting", 1) for line in _pending_lines(pending)]
         return "\n".join(lines) + "\n"
 
     def to_text(self, prices: LlmSettings) -> list[str]:
@@ -263,6 +278,7 @@ class RunReport:
                 f" {day.complete} complete → {where}; {state}, via {day.served_by}"
             )
             lines += [f"  missing {gap.arxiv_id} {gap.task}: {gap.reason}" for gap in day.gaps]
+            lines += _pending_lines(day.pending)
             lines += [f"  check: {flag}" for flag in day.flags]
         lines += self.announcement_lines()
         usage = self.usage
@@ -276,6 +292,12 @@ class RunReport:
             f" arXiv: {plural(self.arxiv_requests, 'request')};"
             f" papers' texts: {self.pdf_downloads} downloaded (HTML or PDF); {self.elapsed_seconds:.1f} s"
         )
+        if usage.batched_requests:
+            lines.append(
+                f"Batch: {plural(usage.batched_requests, 'answer')} collected,"
+                f" {plural(usage.batched_tokens_in, 'token')} in and {usage.batched_tokens_out} out"
+                f" priced at {prices.batch_discount:g} of the direct price (llm.batch_discount)"
+            )
         lines += self.filtered_lines()
         if any(usage.model_requests for usage in self.by_task.values()):
             lines.append(
@@ -296,13 +318,28 @@ def plural(count: int, noun: str) -> str:
 
 
 def cost_usd(usage: Usage, prices: LlmSettings) -> float | None:
-    """The estimated cost, when prices are configured."""
+    """The estimated cost, when prices are configured: a batch's tokens at
+    `llm.batch_discount` of the price."""
     if prices.input_price_per_million is None and prices.output_price_per_million is None:
         return None
+    discount = prices.batch_discount
+    tokens_in = usage.tokens_in - usage.batched_tokens_in + discount * usage.batched_tokens_in
+    tokens_out = usage.tokens_out - usage.batched_tokens_out + discount * usage.batched_tokens_out
     return (
-        usage.tokens_in * (prices.input_price_per_million or 0.0)
-        + usage.tokens_out * (prices.output_price_per_million or 0.0)
+        tokens_in * (prices.input_price_per_million or 0.0)
+        + tokens_out * (prices.output_price_per_million or 0.0)
     ) / 1_000_000
+
+
+def _pending_lines(pending: Sequence[Pending]) -> list[str]:
+    """`  waiting in batch batch_1: 40 answers (20 translations, …)`, a line a batch."""
+    by_batch: dict[str, list[Pending]] = {}
+    for item in pending:
+        by_batch.setdefault(item.batch_id, []).append(item)
+    return [
+        f"  waiting in batch {batch_id}: {plural(len(items), 'answer')}; a later run collects them"
+        for batch_id, items in by_batch.items()
+    ]
 
 
 def _cost_text(usage: Usage, prices: LlmSettings) -> str:
@@ -317,5 +354,6 @@ def _usage_json(usage: Usage, prices: LlmSettings) -> dict[str, Any]:
         "cache_hits": usage.cache_hits,
         "tokens_in": usage.tokens_in,
         "tokens_out": usage.tokens_out,
+        "batched_requests": usage.batched_requests,
         "cost_usd": None if cost is None else round(cost, 6),
     }

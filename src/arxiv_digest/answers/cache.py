@@ -11,8 +11,10 @@ record (see record.py), and a lost cache loses nothing.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,6 +54,17 @@ _MIGRATIONS = (
     "DROP TABLE papers;",
     # A paper's text comes from its HTML version or its PDF; the record says which.
     "ALTER TABLE texts ADD COLUMN source TEXT NOT NULL DEFAULT 'pdf';",
+    # Batch mode: the requests of each batch, written before it is sent (batch_id NULL until
+    # the provider names it), so that a killed run never sends them twice.
+    """
+    CREATE TABLE batch_requests (
+        custom_id TEXT PRIMARY KEY,
+        arxiv_id TEXT NOT NULL,
+        task TEXT NOT NULL,
+        submission TEXT NOT NULL,
+        batch_id TEXT
+    );
+    """,
 )
 
 
@@ -131,6 +144,61 @@ class Store:
             " VALUES (?, ?, ?, ?, ?)",
             (arxiv_id, extractor, stored.text, stored.page_count, stored.source),
         )
+
+    def begin_submission(self, submission: str, requests: list[tuple[str, str, str]]) -> None:
+        """Note a batch's requests (custom id, arXiv id, task) before it is sent."""
+        with self._transaction():
+            self._db.executemany(
+                "INSERT OR REPLACE INTO batch_requests VALUES (?, ?, ?, ?, NULL)",
+                [(custom, arxiv_id, task, submission) for custom, arxiv_id, task in requests],
+            )
+
+    def submitted(self, submission: str, batch_id: str) -> None:
+        self._db.execute(
+            "UPDATE batch_requests SET batch_id = ? WHERE submission = ?", (batch_id, submission)
+        )
+
+    def forget_submission(self, submission: str) -> None:
+        """A submission that was never sent."""
+        self._db.execute("DELETE FROM batch_requests WHERE submission = ?", (submission,))
+
+    def unsent_submissions(self) -> list[str]:
+        """Submissions noted but not known to be sent (a run was killed in between)."""
+        rows = self._db.execute(
+            "SELECT DISTINCT submission FROM batch_requests WHERE batch_id IS NULL"
+        ).fetchall()
+        return [row[0] for row in rows]
+
+    def waiting_batches(self) -> dict[tuple[str, str], str]:
+        """The batch each sent request waits in, by (arXiv id, task)."""
+        rows = self._db.execute(
+            "SELECT arxiv_id, task, batch_id FROM batch_requests WHERE batch_id IS NOT NULL"
+            " ORDER BY rowid"
+        ).fetchall()
+        return {(arxiv_id, task): batch_id for arxiv_id, task, batch_id in rows}
+
+    def settle(self, batch_ids: list[str], needs: set[tuple[str, str]]) -> None:
+        """Forget the requests of finished batches whose needs (arXiv id, task) are settled."""
+        with self._transaction():
+            for batch_id in batch_ids:
+                rows = self._db.execute(
+                    "SELECT custom_id, arxiv_id, task FROM batch_requests WHERE batch_id = ?",
+                    (batch_id,),
+                ).fetchall()
+                self._db.executemany(
+                    "DELETE FROM batch_requests WHERE custom_id = ?",
+                    [(custom,) for custom, arxiv_id, task in rows if (arxiv_id, task) in needs],
+                )
+
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
+        self._db.execute("COMMIT")
 
 
 def _use_wal(connection: sqlite3.Connection) -> None:

@@ -7,11 +7,14 @@ names. Retries and pacing are the executor's: it adapts its concurrency to
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import threading
-from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from collections.abc import AsyncIterator, Mapping
+from typing import TYPE_CHECKING, Any
 
+from arxiv_digest.answers.batch import SUBMISSION_KEY, BatchResult, BatchState
 from arxiv_digest.answers.executor import Completion, RateLimited, TransientError
 from arxiv_digest.answers.prompts import Prompt
 from arxiv_digest.answers.tasks import AnswerError, Filtered
@@ -115,47 +118,12 @@ class OpenAIChatModel:
     async def _request(self, prompt: Prompt, max_output_tokens: int) -> Completion:
         """One request, streamed or not. Only the answer's content is read: a reasoning
         field beside it (`reasoning_content`, `reasoning`) is never part of the answer."""
-        import openai
-        from openai.types.chat import ChatCompletion
-
         client = self._connected()
-        messages: list[openai.types.chat.ChatCompletionMessageParam] = [
-            {"role": "system", "content": prompt["system"]},
-            {"role": "user", "content": prompt["user"]},
-        ]
-        by_name = self._settings.output_limit_parameter
-        max_tokens = max_output_tokens if by_name == "max_tokens" else openai.omit
-        max_completion_tokens = max_output_tokens if by_name != "max_tokens" else openai.omit
-        temperature = openai.omit if self._temperature is None else self._temperature
+        body = request_body(self._settings, prompt, max_output_tokens)
         if not self._settings.stream:
-            response = await client.chat.completions.create(
-                model=self.name,
-                messages=messages,
-                temperature=temperature,
-                max_tokens=max_tokens,
-                max_completion_tokens=max_completion_tokens,
-            )
-            # A proxy's HTML error page with status 200 comes back as a plain string.
-            if not isinstance(response, ChatCompletion):
-                raise AnswerError("malformed response (not a chat completion)")
-            if not response.choices:
-                raise AnswerError("the response held no choices")
-            usage = response.usage
-            choice = response.choices[0]
-            return Completion(
-                text=choice.message.content or "",
-                tokens_in=usage.prompt_tokens if usage else 0,
-                tokens_out=usage.completion_tokens if usage else 0,
-                finish_reason=choice.finish_reason or "stop",
-            )
+            return completion_of(await client.chat.completions.create(**body))
         stream = await client.chat.completions.create(
-            model=self.name,
-            messages=messages,
-            temperature=temperature,
-            max_tokens=max_tokens,
-            max_completion_tokens=max_completion_tokens,
-            stream=True,
-            stream_options={"include_usage": True},
+            **body, stream=True, stream_options={"include_usage": True}
         )
         pieces: list[str] = []
         finish_reason = ""
@@ -183,6 +151,183 @@ class OpenAIChatModel:
     async def close(self) -> None:
         if self._client is not None:
             await self._client.close()
+
+
+class OpenAIBatches:
+    """The provider's Batch API (`/files` and `/batches`, as OpenAI documents them), through
+    the SDK and the model's client. It meets `batch.BatchApi`."""
+
+    def __init__(self, model: OpenAIChatModel) -> None:
+        self._model = model
+
+    async def submit(self, requests: bytes, submission: str) -> str:
+        """Upload a JSONL file of requests and start a batch of it; its id. The batch
+        carries `submission` in its metadata, so that `find` can tell it was sent."""
+        client = self._model._connected()
+        async with self._errors("uploading the batch's requests"):
+            upload = await client.files.create(
+                file=("requests.jsonl", requests, "application/jsonl"), purpose="batch"
+            )
+        async with self._errors("starting the batch"):
+            batch = await client.batches.create(
+                input_file_id=upload.id,
+                endpoint="/v1/chat/completions",
+                completion_window="24h",
+                metadata={SUBMISSION_KEY: submission},
+            )
+        return batch.id
+
+    async def find(self, submission: str) -> str | None:
+        """The batch that carries `submission`, among the provider's recent ones."""
+        client = self._model._connected()
+        async with self._errors("listing batches"):
+            async for batch in client.batches.list(limit=100):
+                if (batch.metadata or {}).get(SUBMISSION_KEY) == submission:
+                    return batch.id
+        return None
+
+    async def state(self, batch_id: str) -> BatchState:
+        import openai
+
+        client = self._model._connected()
+        try:
+            async with self._errors(f"reading batch {batch_id}"):
+                batch = await client.batches.retrieve(batch_id)
+        except AnswerError as error:
+            if isinstance(error.__cause__, openai.NotFoundError):
+                # Gone, or another provider's: what it carried is asked for again.
+                return BatchState(batch_id, "failed", errors=("the provider does not know it",))
+            raise
+        errors = (
+            tuple(f"{error.code}: {error.message}" for error in (batch.errors.data or []))
+            if batch.errors
+            else ()
+        )
+        return BatchState(batch_id, batch.status, batch.output_file_id, batch.error_file_id, errors)
+
+    async def results(self, state: BatchState) -> dict[str, BatchResult]:
+        """The results in a finished batch's output and error files, by custom id."""
+        client = self._model._connected()
+        results: dict[str, BatchResult] = {}
+        for file_id in (state.error_file_id, state.output_file_id):  # an answer wins
+            if file_id:
+                async with self._errors(f"downloading file {file_id} of batch {state.batch_id}"):
+                    content = await client.files.content(file_id)
+                results.update(batch_results(content.content))
+        return results
+
+    @contextlib.asynccontextmanager
+    async def _errors(self, doing: str) -> AsyncIterator[None]:
+        """The SDK's errors while `doing`, as the executor's: ModelError when no retry can
+        help, TransientError for what a later try may not meet, AnswerError otherwise."""
+        import openai
+
+        try:
+            yield
+        except (openai.AuthenticationError, openai.PermissionDeniedError) as error:
+            raise ModelError(
+                f"the model endpoint refused the API key (HTTP {error.status_code}) while"
+                f" {doing}; check OPENAI_API_KEY and llm.base_url"
+            ) from None
+        except openai.NotFoundError as error:
+            if error.request.method != "POST":  # a batch or file that is gone, not the API
+                raise AnswerError(f"HTTP 404 while {doing}") from error
+            raise ModelError(
+                f"the model endpoint {self._model.endpoint} offers no Batch API (HTTP 404 while"
+                f" {doing}); set llm.mode: direct"
+            ) from None
+        except openai.APIStatusError as error:
+            message = _server_message(error.body).replace(self._model._api_key, "[redacted]")
+            if (
+                error.status_code == 429
+                or error.status_code in _TRANSIENT_STATUS
+                or (error.status_code >= 500)
+            ):
+                raise TransientError(f"HTTP {error.status_code} while {doing}") from None
+            raise AnswerError(f"HTTP {error.status_code} while {doing}{message}") from None
+        except openai.APITimeoutError:
+            raise TransientError(f"timed out while {doing}") from None
+        except openai.APIConnectionError as error:
+            cause = connection_cause(error) or "no answer"
+            raise TransientError(f"connection failed while {doing}: {cause}") from None
+        except openai.APIError as error:
+            raise AnswerError(
+                f"malformed response while {doing} ({type(error).__name__})"
+            ) from None
+
+
+def batch_results(output: bytes) -> dict[str, BatchResult]:
+    """Each request's completion in a batch's output or error file, by its custom id; or,
+    for a request that failed, why."""
+    from openai.types.chat import ChatCompletion
+
+    results: dict[str, BatchResult] = {}
+    for line in output.splitlines():
+        if not line.strip():
+            continue
+        try:
+            entry = json.loads(line)
+            custom_id = str(entry["custom_id"])
+        except (ValueError, KeyError, TypeError):
+            continue  # a line that names no request answers none
+        response = entry.get("response") or {}
+        error = entry.get("error")
+        status = response.get("status_code")
+        if error or status != 200:
+            detail = error or response.get("body")
+            results[custom_id] = _batch_failure(status, detail)
+            continue
+        try:
+            results[custom_id] = completion_of(ChatCompletion.model_validate(response["body"]))
+        except (ValueError, KeyError, AnswerError) as failure:
+            results[custom_id] = f"malformed batch answer ({type(failure).__name__})"
+    return results
+
+
+def _batch_failure(status: object, detail: object) -> str:
+    """Why a batch's request failed, from its error file's line."""
+    if isinstance(detail, dict) and "error" in detail:
+        detail = detail["error"]
+    code = detail.get("code") if isinstance(detail, dict) else None
+    message = _server_message({"error": detail}) if isinstance(detail, dict) else ""
+    named = f" {code}" if code else ""
+    status_text = f"HTTP {status}" if status else "failed"
+    return f"{status_text}{named}{message}"
+
+
+def request_body(settings: LlmSettings, prompt: Prompt, max_output_tokens: int) -> dict[str, Any]:
+    """A chat-completions request as its JSON body holds it: what a direct request sends and
+    what a batch's input file carries, one line a request."""
+    body: dict[str, Any] = {
+        "model": settings.model,
+        "messages": [
+            {"role": "system", "content": prompt["system"]},
+            {"role": "user", "content": prompt["user"]},
+        ],
+        settings.output_limit_parameter: max_output_tokens,
+    }
+    if settings.temperature is not None:
+        body["temperature"] = settings.temperature
+    return body
+
+
+def completion_of(response: object) -> Completion:
+    """The completion of a (non-streamed) chat-completions response."""
+    from openai.types.chat import ChatCompletion
+
+    # A proxy's HTML error page with status 200 comes back as a plain string.
+    if not isinstance(response, ChatCompletion):
+        raise AnswerError("malformed response (not a chat completion)")
+    if not response.choices:
+        raise AnswerError("the response held no choices")
+    usage = response.usage
+    choice = response.choices[0]
+    return Completion(
+        text=choice.message.content or "",
+        tokens_in=usage.prompt_tokens if usage else 0,
+        tokens_out=usage.completion_tokens if usage else 0,
+        finish_reason=choice.finish_reason or "stop",
+    )
 
 
 def _import_sdk() -> None:

@@ -26,13 +26,13 @@ import jinja2
 
 from arxiv_digest.answers import budget, htmltext, pdftext
 from arxiv_digest.answers.cache import AnswerKey, Store, StoredText
-from arxiv_digest.answers.executor import Completion, Executor
+from arxiv_digest.answers.executor import Completion, Deferred, Executor
 from arxiv_digest.answers.links import find_links
 from arxiv_digest.answers.prompts import Prompt, prompt_sha256, render_prompt
 from arxiv_digest.answers.tasks import TASKS, AnswerError, AnswerRules, CutOff, Filtered, Task
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.errors import DigestError, PdfError
-from arxiv_digest.models import Answer, Gap, Link, Paper, Usage
+from arxiv_digest.models import Answer, Gap, Link, Paper, Pending, Usage
 
 if TYPE_CHECKING:
     from arxiv_digest.answers.pdfsource import TextSource
@@ -48,6 +48,8 @@ class Need:
     task: Task
     day: date | None = None
     """The day that shows the paper, for messages."""
+    batch_id: str | None = None
+    """The provider's batch its record says it was sent in (batch mode)."""
 
     @property
     def label(self) -> str:
@@ -75,10 +77,12 @@ class _Untracked:
 def needs_of(
     shown: Iterable[tuple[Paper, Mapping[str, Answer], date | None]],
     tasks: Sequence[Task] = TASKS,
+    pending: Mapping[str, Mapping[str, str]] | None = None,
 ) -> list[Need]:
-    """One need for each shown paper (with its day) and task without a recorded answer."""
+    """One need for each shown paper (with its day) and task without a recorded answer, with
+    the batch the record says it waits in (`pending`, by arXiv id and task)."""
     return [
-        Need(paper, task, day)
+        Need(paper, task, day, (pending or {}).get(paper.arxiv_id, {}).get(task.name))
         for paper, answers, day in shown
         for task in tasks
         if task.name not in answers
@@ -120,7 +124,7 @@ class EnrichStats:
         return total
 
 
-Outcome = Answer | Gap
+Outcome = Answer | Gap | Pending
 
 
 @dataclass(frozen=True)
@@ -185,9 +189,11 @@ class Enricher:
         A ModelError (bad key, unknown model) stops everything.
         """
         self.tracker.planned(needs)
+        sent_before = {(need.paper.arxiv_id, need.task.name): need.batch_id for need in needs}
         try:
             async with asyncio.TaskGroup() as group:
                 running = [group.create_task(self._tracked(need)) for need in needs]
+                group.create_task(self.executor.gathered(running, sent_before))
         except* DigestError as failures:
             # The first fatal error is the one to report; the others are its echoes.
             raise failures.exceptions[0] from None
@@ -304,8 +310,11 @@ class Enricher:
         while attempt < self.settings.max_attempts:
             attempt += 1
             try:
-                completion = await self.executor.complete(prompt, usage, limit, priority)
+                completion = await self.executor.complete(prompt, usage, limit, priority, key)
                 answer = accept(task, key, completion, self.rules)
+            except Deferred as deferred:
+                self.progress(f"{need.label}: {deferred}")
+                return Pending(paper.arxiv_id, task.name, deferred.batch_id)
             except CutOff as error:
                 # Once more with room to finish; cut off again, it is a gap that says so.
                 if cut_off:

@@ -3,21 +3,25 @@
 Enrich plans which answers are missing and accepts or rejects what comes back;
 an executor only turns a prompt into a completion. `PacedExecutor` sends each
 request as soon as a slot is free, adapting to 429s and retrying transient
-faults. Another executor (a provider's Batch API, say) can gather the requests
-it is handed and answer them later without plan or accept changing.
+faults. `batch.BatchExecutor` gathers the requests it is handed into one batch of
+the provider's Batch API and answers them on a later run, without plan or accept changing.
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from arxiv_digest.answers.pacing import AdaptiveLimit
 from arxiv_digest.answers.prompts import Prompt
 from arxiv_digest.answers.tasks import AnswerError
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.models import Usage
+
+if TYPE_CHECKING:
+    from arxiv_digest.answers.cache import AnswerKey
 
 # A 429 says "later", not "failed": retried far more often than other faults, and never
 # waiting longer than this between tries.
@@ -47,6 +51,14 @@ class RateLimited(TransientError):
         super().__init__("HTTP 429")
 
 
+class Deferred(Exception):
+    """The request waits in a provider's batch; a later run collects its answer."""
+
+    def __init__(self, batch_id: str) -> None:
+        self.batch_id = batch_id
+        super().__init__(f"waiting in batch {batch_id}")
+
+
 class ChatModel(Protocol):
     """What an executor needs of a model. `complete` returns a completion or raises:
     ModelError when no retry can help (bad key, unknown model), RateLimited on 429,
@@ -58,17 +70,34 @@ class ChatModel(Protocol):
 
 
 class Executor(Protocol):
-    model_name: str
+    @property
+    def model_name(self) -> str: ...
 
     @property
     def peak_in_flight(self) -> int: ...
 
     async def complete(
-        self, prompt: Prompt, usage: Usage, max_output_tokens: int, priority: int = 0
+        self,
+        prompt: Prompt,
+        usage: Usage,
+        max_output_tokens: int,
+        priority: int = 0,
+        key: AnswerKey | None = None,
     ) -> Completion:
         """One completion for `prompt`, of at most `max_output_tokens`; every request sent
         for it is counted in `usage`. Of the requests waiting to be sent, those of higher
-        `priority` go first."""
+        `priority` go first. `key` names the need it answers (asked again: a retry); an
+        executor that answers later raises Deferred."""
+        ...
+
+    async def gathered(
+        self,
+        running: Sequence[asyncio.Task[Any]],
+        sent_before: Mapping[tuple[str, str], str | None],
+    ) -> None:
+        """Runs beside the tasks that ask for the needs (arXiv id, task) of `sent_before`,
+        each with the batch its record says it waits in: what an executor that gathers
+        requests does with them."""
         ...
 
 
@@ -86,8 +115,20 @@ class PacedExecutor:
     def peak_in_flight(self) -> int:
         return self._limit.peak_in_flight
 
+    async def gathered(
+        self,
+        running: Sequence[asyncio.Task[Any]],
+        sent_before: Mapping[tuple[str, str], str | None],
+    ) -> None:
+        """Nothing: each request is sent as it comes."""
+
     async def complete(
-        self, prompt: Prompt, usage: Usage, max_output_tokens: int, priority: int = 0
+        self,
+        prompt: Prompt,
+        usage: Usage,
+        max_output_tokens: int,
+        priority: int = 0,
+        key: AnswerKey | None = None,
     ) -> Completion:
         failures = 0
         throttles = 0

@@ -113,6 +113,8 @@ class PaperView:
     """The site's interests the paper matches."""
     bibtex: str
     figure: Figure | None
+    pending: tuple[str, ...] = ()
+    """The tasks whose answers wait in a provider's batch, for a later build to collect."""
 
     @property
     def title_zh(self) -> str:
@@ -231,4 +233,5 @@ def _paper_view(day: date, shown: ShownPaper, settings: ViewSettings) -> PaperVi
         interests=tuple(paperinfo.interests_of(paper, settings.interests)),
         bibtex=paperinfo.bibtex(paper),
         figure=shown.figure,
+        pending=tuple(shown.pending),
     )

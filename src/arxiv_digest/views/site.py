@@ -542,6 +542,7 @@ class _DayRenderer:
             ),
             "has_analysis": bool(view.analysis),
             "analysis_gap": view.analysis_gap,
+            "pending": view.pending,
             "translation_unconfirmed": view.translation_unconfirmed,
             "analysis_unconfirmed": view.analysis_unconfirmed,
             "bibtex": view.bibtex,

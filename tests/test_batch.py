@@ -1,0 +1,258 @@
+"""Batch mode end to end through the installed `digest`, against the stand-in's Batch API:
+a night sends one batch and a later run collects it, into the same record and post that
+direct requests make; what a batch does not answer is asked directly; a batch is never sent
+twice, whatever kills a run between sending and collecting."""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arxiv_digest.config import LlmSettings
+from arxiv_digest.models import Usage
+from arxiv_digest.report import cost_usd
+from tests import corpus
+from tests.conftest import Site
+from tests.standins import error_reply
+
+GOLDEN = Path(__file__).parent / "golden"
+NEEDS = 8
+"""The day shows 4 papers, each with a translation and an analysis to ask for."""
+
+
+def record(site: Site) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads(
+        (site.root / "_records" / f"{corpus.DAY}.json").read_text(encoding="utf-8")
+    )
+    return loaded
+
+
+def pending(site: Site) -> dict[str, dict[str, str]]:
+    return {shown["paper"]["arxiv_id"]: shown["pending"] for shown in record(site)["papers"]}
+
+
+def as_direct_requests_make_them(site: Site) -> None:
+    """The day's record and post are byte for byte those of a direct build (the goldens)."""
+    assert site.post().read_bytes() == (GOLDEN / f"{corpus.DAY}-arxiv.md").read_bytes()
+    written = site.root / "_records" / f"{corpus.DAY}.json"
+    assert written.read_bytes() == (GOLDEN / f"{corpus.DAY}.json").read_bytes()
+
+
+def wait_for(condition: Any, timeout_seconds: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
+def test_a_night_sends_one_batch_and_the_next_run_collects_it(site: Site) -> None:
+    site.write_config(llm={"mode": "batch"})
+
+    sent = site.digest("build", "--date", corpus.DAY, "--report", "report.json")
+
+    assert sent.status == 0, sent.stderr
+    assert site.model.calls == [] and len(site.model.batch_api.batches) == 1
+    assert "batch_1: 8 requests sent" in sent.stderr
+    waiting = pending(site)
+    assert all(
+        tasks == {"translation": "batch_1", "analysis": "batch_1"} for tasks in waiting.values()
+    )
+    assert len(waiting) == 4
+    assert "waiting in batch batch_1: 8 answers; a later run collects them" in sent.stderr
+    report = json.loads((site.root / "report.json").read_text(encoding="utf-8"))
+    assert len(report["days"][0]["pending"]) == NEEDS and report["days"][0]["missing"] == []
+    # The batch's input is what direct requests send, a JSONL line each.
+    batch = site.model.batch_api.batches["batch_1"]
+    lines = [
+        json.loads(line) for line in site.model.batch_api.files[batch.input_file_id].splitlines()
+    ]
+    assert {line["url"] for line in lines} == {"/v1/chat/completions"}
+    assert all(
+        line["body"]["model"] == "standin-model" and "stream" not in line["body"] for line in lines
+    )
+
+    still = site.digest("build", "--date", corpus.DAY)  # the batch is still running
+    assert still.status == 0, still.stderr
+    assert len(site.model.batch_api.batches) == 1 and site.model.calls == []
+    assert pending(site) == waiting
+
+    site.model.batch_api.advance()
+    collected = site.digest("build", "--date", corpus.DAY, "--report", "report.json")
+
+    assert collected.status == 0, collected.stderr
+    assert "batch batch_1 completed: collected" in collected.stderr
+    assert site.model.calls == [] and len(site.model.batch_api.batches) == 1
+    assert len(site.model.batch_calls) == NEEDS
+    as_direct_requests_make_them(site)
+    report = json.loads((site.root / "report.json").read_text(encoding="utf-8"))
+    assert report["total"]["batched_requests"] == NEEDS
+    assert "Batch: 8 answers collected" in collected.stderr
+
+    again = site.digest("build", "--date", corpus.DAY)
+    assert again.status == 0 and "batch_1" not in again.stderr
+    assert len(site.model.batch_api.batches) == 1 and site.model.calls == []
+
+
+def test_the_day_s_pages_say_what_is_waiting_in_a_batch(site: Site) -> None:
+    site.write_config(llm={"mode": "batch"})
+    site.digest_ok("build", "--date", corpus.DAY)
+
+    site.digest_ok("site", "--no-search")
+
+    day_page = (site.root / "_public/2026/02/13/arxiv/index.html").read_text("utf-8")
+    assert "其中 4 篇的译文或解读已批量提交给模型，下次构建时取回。" in day_page
+    paper_page = (site.root / "_public/papers/2602.20005/index.html").read_text("utf-8")
+    assert "中文译文已批量提交给模型，下次构建时取回" in paper_page
+    assert "详细解读已批量提交给模型，下次构建时取回" in paper_page
+    assert "暂缺" not in paper_page
+
+
+@pytest.mark.parametrize("ending", ["expired", "failed"])
+def test_what_a_batch_did_not_answer_is_asked_directly(site: Site, ending: str) -> None:
+    site.write_config(llm={"mode": "batch"})
+    site.digest_ok("build", "--date", corpus.DAY)
+    if ending == "expired":
+        site.model.batch_api.expire(answered=3)
+    else:
+        site.model.batch_api.fail()
+
+    collected = site.digest("build", "--date", corpus.DAY)
+
+    assert collected.status == 0, collected.stderr
+    answered_by_batch = 3 if ending == "expired" else 0
+    assert len(site.model.batch_calls) == answered_by_batch
+    assert len(site.model.calls) == NEEDS - answered_by_batch
+    assert f"batch batch_1 {ending}" in collected.stderr
+    assert len(site.model.batch_api.batches) == 1  # nothing sent again as a batch
+    as_direct_requests_make_them(site)
+
+
+def test_a_request_the_batch_failed_and_a_retry_go_direct(site: Site) -> None:
+    site.write_config(llm={"mode": "batch"})
+    site.model.faults[("2602.20005v1", "translation")] = [error_reply(400, "bad request")]
+    site.model.answers[("2602.20004v2", "translation")] = "An English answer, not a translation."
+    site.digest_ok("build", "--date", corpus.DAY)
+    site.model.batch_api.advance()
+    site.model.answers[("2602.20004v2", "translation")] = corpus.TRANSLATIONS["2602.20004v2"]
+
+    collected = site.digest("build", "--date", corpus.DAY)
+
+    assert collected.status == 0, collected.stderr
+    assert "2602.20005v1 translation: HTTP 400" in collected.stderr
+    assert sorted(site.model.calls) == [
+        ("2602.20004v2", "translation"),  # the batch's answer was not Chinese: asked again
+        ("2602.20005v1", "translation"),  # the batch's request failed
+    ]
+    as_direct_requests_make_them(site)
+
+
+def test_waiting_collects_the_batch_in_the_same_run(site: Site) -> None:
+    site.write_config(llm={"mode": "direct", "batch_poll_seconds": 0.05})
+    site.model.batch_api.advance_on_read = True
+
+    run = site.digest("build", "--date", corpus.DAY, "--batch", "--wait", "1")
+
+    assert run.status == 0, run.stderr
+    assert site.model.calls == [] and len(site.model.batch_api.batches) == 1
+    assert "batch batch_1 completed: collected" in run.stderr
+    as_direct_requests_make_them(site)
+
+
+def test_a_run_killed_while_sending_its_batch_never_sends_it_twice(site: Site) -> None:
+    """Killed after the provider made the batch and before the run heard its id."""
+    site.write_config(llm={"mode": "batch"})
+    site.model.batch_api.create_delay_seconds = 30
+    process = site.start_digest("build", "--date", corpus.DAY)
+    wait_for(lambda: site.model.batch_api.batches)
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=10)
+    site.model.batch_api.create_delay_seconds = 0
+    assert not (site.root / "_records" / f"{corpus.DAY}.json").exists()
+
+    resumed = site.digest("build", "--date", corpus.DAY)
+
+    assert resumed.status == 0, resumed.stderr
+    assert "batch batch_1: sent by an interrupted run" in resumed.stderr
+    assert len(site.model.batch_api.batches) == 1 and site.model.calls == []
+    assert set(pending(site)["2602.20005v1"].values()) == {"batch_1"}
+    site.model.batch_api.advance()
+    site.digest_ok("build", "--date", corpus.DAY)
+    assert len(site.model.batch_api.batches) == 1 and site.model.calls == []
+    as_direct_requests_make_them(site)
+
+
+def test_a_run_killed_while_waiting_loses_nothing(site: Site) -> None:
+    """Killed after sending, before any record named the batch: the cache knows it."""
+    site.write_config(llm={"mode": "batch", "batch_poll_seconds": 0.05})
+    process = site.start_digest("build", "--date", corpus.DAY, "--wait", "10")
+    wait_for(
+        lambda: (
+            site.model.batch_api.batches and "batches/batch_1" in str(site.model.requests[-1][1])
+        )
+    )
+    process.send_signal(signal.SIGKILL)
+    process.communicate(timeout=10)
+    assert not (site.root / "_records" / f"{corpus.DAY}.json").exists()
+
+    resumed = site.digest("build", "--date", corpus.DAY)
+
+    assert resumed.status == 0, resumed.stderr
+    assert len(site.model.batch_api.batches) == 1 and site.model.calls == []
+    assert set(pending(site)["2602.20003v1"].values()) == {"batch_1"}
+    site.model.batch_api.advance()
+    site.digest_ok("build", "--date", corpus.DAY)
+    assert len(site.model.batch_api.batches) == 1 and site.model.calls == []
+    as_direct_requests_make_them(site)
+
+
+def test_a_lost_answer_to_the_batch_s_creation_sends_nothing_twice(site: Site) -> None:
+    site.write_config(llm={"mode": "batch"})
+    site.model.batch_api.lose_next_create = True
+
+    run = site.digest("build", "--date", corpus.DAY)
+
+    assert run.status == 0, run.stderr
+    assert site.model.batch_api.list_calls == 1
+    assert len(site.model.batch_api.batches) == 1 and site.model.calls == []
+    assert set(pending(site)["2602.20001v1"].values()) == {"batch_1"}
+
+
+def test_a_provider_without_a_batch_api_is_named_in_one_line(site: Site) -> None:
+    site.write_config(llm={"mode": "batch"})
+    site.model.batch_api.absent = True
+
+    run = site.digest("build", "--date", corpus.DAY)
+
+    assert run.status == 1
+    assert run.stderr.strip().splitlines()[-1] == (
+        f"Error: the model endpoint {site.model.url}/v1 offers no Batch API (HTTP 404 while"
+        " uploading the batch's requests); set llm.mode: direct"
+    )
+    assert not (site.root / "_records" / f"{corpus.DAY}.json").exists()
+
+
+def test_wait_without_batch_mode_is_refused(site: Site) -> None:
+    run = site.cli("build", "--date", corpus.DAY, "--wait", "5")
+    assert run.status == 2
+    assert "--wait waits for batches; add --batch, or set llm.mode: batch" in run.stderr
+
+
+def test_batch_tokens_are_priced_at_the_discount() -> None:
+    prices = LlmSettings(input_price_per_million=2.0, output_price_per_million=8.0)
+    direct = Usage(model_requests=2, tokens_in=1_000_000, tokens_out=1_000_000)
+    batched = Usage(
+        model_requests=2,
+        tokens_in=1_000_000,
+        tokens_out=1_000_000,
+        batched_requests=2,
+        batched_tokens_in=1_000_000,
+        batched_tokens_out=1_000_000,
+    )
+    assert cost_usd(direct, prices) == 10.0
+    assert cost_usd(batched, prices) == 5.0
+    assert cost_usd(batched, LlmSettings(input_price_per_million=2.0, batch_discount=0.6)) == 1.2
