@@ -194,7 +194,7 @@ class Bench:
             chosen = sorted(
                 {*named}.union(
                     *(
-                        Records(config.output.records_dir).unsettled_days(
+                        Records(config.output.records_dir).unfinished_days(
                             day, UNSETTLED_CEILING_DAYS
                         )
                         for day in named

@@ -98,6 +98,18 @@ def test_a_night_sends_one_batch_and_the_next_run_collects_it(site: Site) -> Non
     assert len(site.model.batch_api.batches) == 1 and site.model.calls == []
 
 
+def test_the_next_nightly_refresh_collects_a_settled_day_s_batch(site: Site) -> None:
+    site.write_config(llm={"mode": "batch"})
+    site.digest_ok("build", "--date", corpus.DAY)
+    assert record(site)["settled"]
+    site.model.batch_api.advance("batch_1")
+
+    site.digest_ok("build", "--refresh", "--date", "2026-02-14")
+
+    as_direct_requests_make_them(site)
+    assert site.model.calls == []
+
+
 def test_the_day_s_pages_say_what_is_waiting_in_a_batch(site: Site) -> None:
     site.write_config(llm={"mode": "batch"})
     site.digest_ok("build", "--date", corpus.DAY)

@@ -284,14 +284,18 @@ def _confirm(plan: RunPlan, *, config: Config, assume_yes: bool) -> bool:
 
     estimate = plan.estimate
     tasks = ", ".join(f"{count} {task}" for task, count in estimate.requests_by_task.items())
-    cost = cost_usd(Usage(tokens_in=estimate.tokens_in, tokens_out=estimate.tokens_out), config.llm)
+    batched = config.llm.mode == "batch"
+    usage = Usage(tokens_in=estimate.tokens_in, tokens_out=estimate.tokens_out)
+    if batched:
+        usage.batched_tokens_in, usage.batched_tokens_out = usage.tokens_in, usage.tokens_out
+    cost = cost_usd(usage, config.llm)
     capped = f", capped at {plan.max_requests}" if plan.max_requests is not None else ""
     _say(
         f"Plan: {plural(plan.days, 'day')}, {plural(plan.papers, 'paper')} to enrich,"
         f" {plural(estimate.requests, 'model request')} ({tasks}){capped};"
         f" about {estimate.tokens_in:,} tokens in and {estimate.tokens_out:,} out"
         + (
-            f", about ${cost:.2f}"
+            f", about ${cost:.2f}{' at the batch price' if batched else ''}"
             if cost is not None
             else " (set llm.*_price_per_million for a cost)"
         )
@@ -346,7 +350,7 @@ def _days(
     chosen = chosen or {today}
     if isinstance(refresh_days, Unsettled):
         for day in list(chosen):
-            chosen.update(records.unsettled_days(day, UNSETTLED_CEILING_DAYS))
+            chosen.update(records.unfinished_days(day, UNSETTLED_CEILING_DAYS))
         return sorted(chosen)
     return with_refresh(chosen, refresh_days or 0)
 

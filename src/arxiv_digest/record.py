@@ -188,9 +188,10 @@ class Records:
             self._days[record.day] = record_path(self.records_dir, record.day)
         return changed
 
-    def unsettled_days(self, day: date, ceiling_days: int) -> list[date]:
+    def unfinished_days(self, day: date, ceiling_days: int) -> list[date]:
         """The days before `day`, back to `ceiling_days` and not before the first record,
-        whose window is not settled (a day without a record counts as unsettled)."""
+        whose window is not settled (a day without a record counts as unsettled) or whose
+        answers wait in a provider's batch."""
         first = min(self.days(), default=day)
         days = []
         for back in range(1, ceiling_days + 1):
@@ -198,7 +199,7 @@ class Records:
             if earlier < first:
                 break
             record = self.get(earlier)
-            if record is None or not record.settled:
+            if record is None or not record.settled or any(s.pending for s in record.papers):
                 days.append(earlier)
         return sorted(days)
 
