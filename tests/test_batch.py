@@ -19,6 +19,7 @@ from arxiv_digest.report import cost_usd
 from tests import corpus
 from tests.conftest import Site
 from tests.standins import error_reply
+from tests.test_site import SCREENSHOTS, launched_chromium, serving
 
 GOLDEN = Path(__file__).parent / "golden"
 NEEDS = 8
@@ -116,12 +117,22 @@ def test_the_day_s_pages_say_what_is_waiting_in_a_batch(site: Site) -> None:
 
     site.digest_ok("site", "--no-search")
 
-    day_page = (site.root / "_public/2026/02/13/arxiv/index.html").read_text("utf-8")
-    assert "其中 4 篇的译文或解读已批量提交给模型，下次构建时取回。" in day_page
-    paper_page = (site.root / "_public/papers/2602.20005/index.html").read_text("utf-8")
-    assert "中文译文已批量提交给模型，下次构建时取回" in paper_page
-    assert "详细解读已批量提交给模型，下次构建时取回" in paper_page
-    assert "暂缺" not in paper_page
+    # What a reader sees, in Chromium: the day says it, and each paper's page says which.
+    SCREENSHOTS.mkdir(exist_ok=True)
+    with serving(site.root / "_public", "") as url, launched_chromium() as chromium:
+        page = chromium.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{url}/2026/02/13/arxiv/")
+        assert "其中 4 篇的译文或解读已批量提交给模型，下次构建时取回。" in page.inner_text(
+            "article.day header"
+        )
+        page.locator("details.more").first.click()
+        page.screenshot(path=str(SCREENSHOTS / "batch-day-1280.png"), full_page=True)
+        page.goto(f"{url}/papers/2602.20005/")
+        shown = page.inner_text("main")
+        assert "中文译文已批量提交给模型，下次构建时取回；请先读英文摘要。" in shown
+        assert "详细解读已批量提交给模型，下次构建时取回。" in shown
+        assert "暂缺" not in shown
+        page.screenshot(path=str(SCREENSHOTS / "batch-paper-1280.png"), full_page=True)
 
 
 @pytest.mark.parametrize("ending", ["expired", "failed"])

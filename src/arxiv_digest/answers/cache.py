@@ -1,4 +1,5 @@
-"""The cache: a small SQLite store of accepted model answers and extracted PDF text.
+"""The cache: a small SQLite store of accepted model answers, extracted papers' texts, and
+the requests sent in providers' batches (batch mode), until they are collected.
 
 Answers are keyed by arXiv id with version, task, model and a hash of the
 rendered prompt, so any change to what the model would be asked misses the
