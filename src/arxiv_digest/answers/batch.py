@@ -23,12 +23,12 @@ import asyncio
 import hashlib
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from arxiv_digest.answers.cache import AnswerKey, Store
-from arxiv_digest.answers.executor import Completion, Deferred, Executor
+from arxiv_digest.answers.executor import Completion, Deferred, Executor, SentBefore
 from arxiv_digest.answers.prompts import Prompt
 from arxiv_digest.answers.tasks import AnswerError
 from arxiv_digest.config import LlmSettings
@@ -130,11 +130,7 @@ class BatchExecutor:
     def peak_in_flight(self) -> int:
         return self.direct.peak_in_flight
 
-    async def gathered(
-        self,
-        running: Sequence[asyncio.Task[Any]],
-        sent_before: Mapping[tuple[str, str], str | None],
-    ) -> None:
+    async def gathered(self, running: Sequence[asyncio.Task[Any]], sent_before: SentBefore) -> None:
         """Beside the needs' tasks: collect the batches they were sent in before (by
         (arXiv id, task): the batch their records name, or None), then send one batch of the
         requests they make once every one of them is waiting on it or done. A finished
@@ -214,7 +210,7 @@ class BatchExecutor:
         reasons = "; ".join(state.errors)
         return f"batch {batch_id} {state.status}" + (f" ({reasons})" if reasons else "")
 
-    async def _collect(self, sent_before: Mapping[tuple[str, str], str | None]) -> None:
+    async def _collect(self, sent_before: SentBefore) -> None:
         """The states of the batches the needs were sent in, waited for up to the deadline,
         and the results of those that have finished."""
         for submission in self.store.unsent_submissions():

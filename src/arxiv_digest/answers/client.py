@@ -181,9 +181,11 @@ class OpenAIBatches:
         """The batch that carries `submission`, among the provider's recent ones."""
         client = self._model._connected()
         async with self._errors("listing batches"):
-            async for batch in client.batches.list(limit=100):
-                if (batch.metadata or {}).get(SUBMISSION_KEY) == submission:
-                    return batch.id
+            # The newest page only: a run looks for the batch the run before it sent.
+            recent = await client.batches.list(limit=100)
+        for batch in recent.data:
+            if (batch.metadata or {}).get(SUBMISSION_KEY) == submission:
+                return batch.id
         return None
 
     async def state(self, batch_id: str) -> BatchState:

@@ -51,6 +51,10 @@ class RateLimited(TransientError):
         super().__init__("HTTP 429")
 
 
+SentBefore = Mapping[tuple[str, str], str | None]
+"""The needs of a run by (arXiv id, task), each with the batch its record says it waits in."""
+
+
 class Deferred(Exception):
     """The request waits in a provider's batch; a later run collects its answer."""
 
@@ -90,14 +94,9 @@ class Executor(Protocol):
         executor that answers later raises Deferred."""
         ...
 
-    async def gathered(
-        self,
-        running: Sequence[asyncio.Task[Any]],
-        sent_before: Mapping[tuple[str, str], str | None],
-    ) -> None:
-        """Runs beside the tasks that ask for the needs (arXiv id, task) of `sent_before`,
-        each with the batch its record says it waits in: what an executor that gathers
-        requests does with them."""
+    async def gathered(self, running: Sequence[asyncio.Task[Any]], sent_before: SentBefore) -> None:
+        """Runs beside the tasks that ask for the needs of `sent_before`: what an executor
+        that gathers requests does with them."""
         ...
 
 
@@ -115,11 +114,7 @@ class PacedExecutor:
     def peak_in_flight(self) -> int:
         return self._limit.peak_in_flight
 
-    async def gathered(
-        self,
-        running: Sequence[asyncio.Task[Any]],
-        sent_before: Mapping[tuple[str, str], str | None],
-    ) -> None:
+    async def gathered(self, running: Sequence[asyncio.Task[Any]], sent_before: SentBefore) -> None:
         """Nothing: each request is sent as it comes."""
 
     async def complete(
