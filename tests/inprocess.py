@@ -8,6 +8,8 @@ call `build.build` directly; the few end-to-end tests keep using `Site` and the 
 from __future__ import annotations
 
 import asyncio
+import functools
+import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -16,9 +18,12 @@ from typing import Any, Literal
 
 import yaml
 
+from arxiv_digest.answers.batch import BatchExecutor, BatchResult, BatchState
 from arxiv_digest.answers.cache import Store, StoredText
-from arxiv_digest.answers.executor import Completion, PacedExecutor, TransientError
+from arxiv_digest.answers.client import request_body
+from arxiv_digest.answers.executor import Completion, Executor, PacedExecutor, TransientError
 from arxiv_digest.answers.prompts import Prompt
+from arxiv_digest.answers.tasks import AnswerError
 from arxiv_digest.build import Confirm, RunOptions, Services, build, render_records
 from arxiv_digest.config import Config, load_config
 from arxiv_digest.errors import PdfError
@@ -140,6 +145,65 @@ class Texts:
         return StoredText(text=self.texts[arxiv_id], page_count=2)
 
 
+@dataclass
+class Batches:
+    """A provider's Batch API in this process, over `model`: a batch holds the JSONL it was
+    sent; `finish` answers it (`expired` with only the first `answered`, or `failed`);
+    `lose_next` makes the next submit fail after the batch is made."""
+
+    model: Model
+    batches: dict[str, BatchState] = field(default_factory=dict)
+    sent: dict[str, bytes] = field(default_factory=dict)
+    metadata: dict[str, str] = field(default_factory=dict)
+    results_of: dict[str, dict[str, BatchResult]] = field(default_factory=dict)
+    lose_next: bool = False
+    finish_on_read: bool = False
+    """Whether a batch is answered when its state is next read (a run that waits)."""
+
+    async def submit(self, requests: bytes, submission: str) -> str:
+        batch_id = f"batch_{len(self.batches) + 1}"
+        self.batches[batch_id] = BatchState(batch_id, "in_progress")
+        self.sent[batch_id] = requests
+        self.metadata[batch_id] = submission
+        if self.lose_next:
+            self.lose_next = False
+            raise TransientError("HTTP 500 while starting the batch")
+        return batch_id
+
+    async def find(self, submission: str) -> str | None:
+        return next((b for b, sent in self.metadata.items() if sent == submission), None)
+
+    async def state(self, batch_id: str) -> BatchState:
+        if self.finish_on_read and not self.batches[batch_id].finished:
+            await self.finish(batch_id)
+        return self.batches[batch_id]
+
+    async def results(self, state: BatchState) -> dict[str, BatchResult]:
+        return self.results_of.get(state.batch_id, {})
+
+    async def finish(
+        self, batch_id: str = "batch_1", status: str = "completed", answered: int | None = None
+    ) -> None:
+        results: dict[str, BatchResult] = {}
+        lines = [json.loads(line) for line in self.sent[batch_id].splitlines()]
+        for index, line in enumerate(lines if status != "failed" else []):
+            if answered is not None and index >= answered:
+                results[line["custom_id"]] = "batch_expired"
+                continue
+            prompt = Prompt(
+                system=line["body"]["messages"][0]["content"],
+                user=line["body"]["messages"][1]["content"],
+            )
+            try:
+                results[line["custom_id"]] = await self.model.complete(
+                    prompt, line["body"]["max_tokens"]
+                )
+            except AnswerError as error:
+                results[line["custom_id"]] = str(error)
+        self.results_of[batch_id] = results
+        self.batches[batch_id] = BatchState(batch_id, status)
+
+
 def paper_text(paper: FeedPaper) -> str:
     return f"{paper.title}\nAbstract\nThe method of {paper.arxiv_id}.\n\fResults: it works."
 
@@ -185,9 +249,12 @@ class Bench:
         max_requests: int | None = None,
         announcements: bool = False,
         now: datetime | None = None,
+        batches: Batches | None = None,
+        wait_seconds: float = 0.0,
     ) -> RunReport:
-        """Build `days` (with `refresh` windows before them, or the unsettled ones), reading
-        today's listing when `announcements` is set, with `now` as the run's clock."""
+        """Build `days` (with `refresh` windows before them, or the unfinished ones), reading
+        today's listing when `announcements` is set, with `now` as the run's clock; with
+        `batches`, in batch mode (waiting up to `wait_seconds`)."""
         config = self.config
         named = [date.fromisoformat(day) for day in days]
         if refresh == "unsettled":
@@ -207,9 +274,16 @@ class Bench:
         async def run() -> RunReport:
             store = Store.open(config.cache.path)
             try:
+                executor: Executor = PacedExecutor(self.model, config.llm)
+                if batches is not None:
+                    executor = BatchExecutor(
+                        batches, executor, store, config.llm,
+                        functools.partial(request_body, config.llm), self.messages.append,
+                        wait_seconds, sleep=lambda _: asyncio.sleep(0),
+                    )  # fmt: skip
                 services = Services(
                     source=self.source,
-                    executor=PacedExecutor(self.model, config.llm),
+                    executor=executor,
                     texts=self.texts,
                     store=store,
                     announcements=self.source if announcements else None,

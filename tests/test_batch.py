@@ -5,20 +5,22 @@ twice, whatever kills a run between sending and collecting."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import pytest
-
+from arxiv_digest.answers.executor import TransientError
+from arxiv_digest.answers.tasks import AnswerError
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.models import Usage
 from arxiv_digest.report import cost_usd
 from tests import corpus
 from tests.conftest import Site
-from tests.standins import error_reply
+from tests.inprocess import Batches, Bench
 from tests.test_site import SCREENSHOTS, launched_chromium, serving
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -99,18 +101,6 @@ def test_a_night_sends_one_batch_and_the_next_run_collects_it(site: Site) -> Non
     assert len(site.model.batch_api.batches) == 1 and site.model.calls == []
 
 
-def test_the_next_nightly_refresh_collects_a_settled_day_s_batch(site: Site) -> None:
-    site.write_config(llm={"mode": "batch"})
-    site.digest_ok("build", "--date", corpus.DAY)
-    assert record(site)["settled"]
-    site.model.batch_api.advance("batch_1")
-
-    site.digest_ok("build", "--refresh", "--date", "2026-02-14")
-
-    as_direct_requests_make_them(site)
-    assert site.model.calls == []
-
-
 def test_the_day_s_pages_say_what_is_waiting_in_a_batch(site: Site) -> None:
     site.write_config(llm={"mode": "batch"})
     site.digest_ok("build", "--date", corpus.DAY)
@@ -135,54 +125,19 @@ def test_the_day_s_pages_say_what_is_waiting_in_a_batch(site: Site) -> None:
         page.screenshot(path=str(SCREENSHOTS / "batch-paper-1280.png"), full_page=True)
 
 
-@pytest.mark.parametrize("ending", ["expired", "failed"])
-def test_what_a_batch_did_not_answer_is_asked_directly(site: Site, ending: str) -> None:
+def test_what_an_expired_batch_did_not_answer_is_asked_directly(site: Site) -> None:
     site.write_config(llm={"mode": "batch"})
     site.digest_ok("build", "--date", corpus.DAY)
-    if ending == "expired":
-        site.model.batch_api.expire(answered=3)
-    else:
-        site.model.batch_api.fail()
+    site.model.batch_api.expire(answered=3)
 
     collected = site.digest("build", "--date", corpus.DAY)
 
     assert collected.status == 0, collected.stderr
-    answered_by_batch = 3 if ending == "expired" else 0
-    assert len(site.model.batch_calls) == answered_by_batch
-    assert len(site.model.calls) == NEEDS - answered_by_batch
-    assert f"batch batch_1 {ending}" in collected.stderr
+    assert len(site.model.batch_calls) == 3 and len(site.model.calls) == NEEDS - 3
+    assert "batch batch_1 expired: collected" in collected.stderr
+    assert collected.stderr.count("failed batch_expired: This request could not be executed") == 5
+    assert collected.stderr.count("; asking directly") == 5
     assert len(site.model.batch_api.batches) == 1  # nothing sent again as a batch
-    as_direct_requests_make_them(site)
-
-
-def test_a_request_the_batch_failed_and_a_retry_go_direct(site: Site) -> None:
-    site.write_config(llm={"mode": "batch"})
-    site.model.faults[("2602.20005v1", "translation")] = [error_reply(400, "bad request")]
-    site.model.answers[("2602.20004v2", "translation")] = "An English answer, not a translation."
-    site.digest_ok("build", "--date", corpus.DAY)
-    site.model.batch_api.advance()
-    site.model.answers[("2602.20004v2", "translation")] = corpus.TRANSLATIONS["2602.20004v2"]
-
-    collected = site.digest("build", "--date", corpus.DAY)
-
-    assert collected.status == 0, collected.stderr
-    assert "2602.20005v1 translation: HTTP 400" in collected.stderr
-    assert sorted(site.model.calls) == [
-        ("2602.20004v2", "translation"),  # the batch's answer was not Chinese: asked again
-        ("2602.20005v1", "translation"),  # the batch's request failed
-    ]
-    as_direct_requests_make_them(site)
-
-
-def test_waiting_collects_the_batch_in_the_same_run(site: Site) -> None:
-    site.write_config(llm={"mode": "direct", "batch_poll_seconds": 0.05})
-    site.model.batch_api.advance_on_read = True
-
-    run = site.digest("build", "--date", corpus.DAY, "--batch", "--wait", "1")
-
-    assert run.status == 0, run.stderr
-    assert site.model.calls == [] and len(site.model.batch_api.batches) == 1
-    assert "batch batch_1 completed: collected" in run.stderr
     as_direct_requests_make_them(site)
 
 
@@ -233,18 +188,6 @@ def test_a_run_killed_while_waiting_loses_nothing(site: Site) -> None:
     as_direct_requests_make_them(site)
 
 
-def test_a_lost_answer_to_the_batch_s_creation_sends_nothing_twice(site: Site) -> None:
-    site.write_config(llm={"mode": "batch"})
-    site.model.batch_api.lose_next_create = True
-
-    run = site.digest("build", "--date", corpus.DAY)
-
-    assert run.status == 0, run.stderr
-    assert site.model.batch_api.list_calls == 1
-    assert len(site.model.batch_api.batches) == 1 and site.model.calls == []
-    assert set(pending(site)["2602.20001v1"].values()) == {"batch_1"}
-
-
 def test_a_provider_without_a_batch_api_is_named_in_one_line(site: Site) -> None:
     site.write_config(llm={"mode": "batch"})
     site.model.batch_api.absent = True
@@ -257,6 +200,111 @@ def test_a_provider_without_a_batch_api_is_named_in_one_line(site: Site) -> None
         " uploading the batch's requests); set llm.mode: direct"
     )
     assert not (site.root / "_records" / f"{corpus.DAY}.json").exists()
+
+
+# In process, through the seams (tests/inprocess.py): the Batch API as a list.
+
+
+def direct_and_batched(tmp_path: Path, now: datetime | None = None) -> tuple[Bench, Bench, Batches]:
+    """The same day built with direct requests (at `now`), and a bench to build it in batch
+    mode."""
+    for name in ("direct", "batched"):
+        (tmp_path / name).mkdir()
+    direct = Bench.of(tmp_path / "direct")
+    direct.build(corpus.DAY, now=now)
+    batched = Bench.of(tmp_path / "batched")
+    return direct, batched, Batches(batched.model)
+
+
+def same_as(direct: Bench, batched: Bench) -> None:
+    assert batched.record_path().read_bytes() == direct.record_path().read_bytes()
+    assert batched.post().read_bytes() == direct.post().read_bytes()
+
+
+def test_a_failed_batch_is_asked_directly(tmp_path: Path) -> None:
+    direct, bench, batches = direct_and_batched(tmp_path)
+    bench.build(corpus.DAY, batches=batches)
+    asyncio.run(batches.finish(status="failed"))
+
+    report = bench.build(corpus.DAY, batches=batches)
+
+    assert len(bench.model.calls) == NEEDS and report.usage.batched_requests == 0
+    assert len(batches.batches) == 1
+    assert "2602.20005v1 translation: batch batch_1 failed; asking directly" in bench.messages
+    same_as(direct, bench)
+
+
+def test_a_request_the_batch_failed_and_a_retry_go_direct(tmp_path: Path) -> None:
+    direct, bench, batches = direct_and_batched(tmp_path)
+    bench.model.answers[("2602.20004v2", "translation")] = "An English answer, not Chinese."
+    bench.model.answerer = lambda arxiv_id, task: (
+        TransientError("HTTP 400") if (arxiv_id, task) == ("2602.20005v1", "translation")
+        else bench.model.answers[(arxiv_id, task)]
+    )  # fmt: skip
+    bench.build(corpus.DAY, batches=batches)
+    asyncio.run(batches.finish())
+    bench.model.answerer = None
+    bench.model.calls.clear()
+    bench.model.answers = corpus.model_answers()
+
+    report = bench.build(corpus.DAY, batches=batches)
+
+    assert sorted(bench.model.calls) == [
+        ("2602.20004v2", "translation"),  # the batch's answer was not Chinese: asked again
+        ("2602.20005v1", "translation"),  # the batch's request failed
+    ]
+    assert report.usage.batched_requests == NEEDS - 1
+    same_as(direct, bench)
+
+
+def test_waiting_collects_the_batch_in_the_same_run(tmp_path: Path) -> None:
+    direct, bench, batches = direct_and_batched(tmp_path)
+    batches.finish_on_read = True
+
+    report = bench.build(corpus.DAY, batches=batches, wait_seconds=60)
+
+    assert bench.model.calls and report.usage.batched_requests == NEEDS
+    assert len(batches.batches) == 1 and "batch batch_1 completed: collected" in bench.messages
+    assert not report.days[0].pending
+    same_as(direct, bench)
+
+
+def test_the_next_nightly_refresh_collects_a_settled_day_s_batch(tmp_path: Path) -> None:
+    later = datetime(2026, 3, 10, tzinfo=UTC)  # the day is settled by age
+    direct, bench, batches = direct_and_batched(tmp_path, later)
+    bench.build(corpus.DAY, batches=batches, now=later)
+    assert bench.record().settled and bench.record().papers[0].pending
+    asyncio.run(batches.finish())
+
+    bench.build("2026-02-14", refresh="unsettled", batches=batches, now=later)
+
+    same_as(direct, bench)
+
+
+def test_a_lost_answer_to_the_batch_s_creation_sends_nothing_twice(tmp_path: Path) -> None:
+    _, bench, batches = direct_and_batched(tmp_path)
+    batches.lose_next = True
+
+    report = bench.build(corpus.DAY, batches=batches)
+
+    assert len(batches.batches) == 1 and bench.model.calls == []
+    assert {item.batch_id for item in report.days[0].pending} == {"batch_1"}
+    assert len(report.days[0].pending) == NEEDS
+
+
+def test_a_batch_that_cannot_be_sent_is_asked_directly(tmp_path: Path) -> None:
+    direct, bench, batches = direct_and_batched(tmp_path)
+
+    async def refused(requests: bytes, submission: str) -> str:
+        raise AnswerError("HTTP 400 while starting the batch: too many requests in one file")
+
+    batches.submit = refused  # type: ignore[method-assign]
+
+    report = bench.build(corpus.DAY, batches=batches)
+
+    assert len(bench.model.calls) == NEEDS and not report.days[0].pending
+    assert any("the batch could not be sent (HTTP 400" in line for line in bench.messages)
+    same_as(direct, bench)
 
 
 def test_wait_without_batch_mode_is_refused(site: Site) -> None:
