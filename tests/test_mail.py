@@ -92,9 +92,10 @@ def smtp(certificate: tuple[Path, Path]) -> Iterator[tuple[Mailbox, int]]:
         controller.stop()
 
 
-def mail_site(site: Site, port: int, cert: Path) -> None:
+def mail_site(site: Site, port: int, cert: Path, **llm: Any) -> None:
     site.write_config(
         triage={"enabled": True},
+        llm=llm,
         mail={"to": [TO], "from_address": "digest@example.org", "host": "127.0.0.1",
               "port": port, "security": "starttls", "ca_file": str(cert)},
     )  # fmt: skip
@@ -132,6 +133,34 @@ def test_a_day_is_mailed_once_with_an_html_and_a_text_part(
     assert len(mailbox.messages) == 1
     forced = site.digest("mail", "--date", corpus.DAY, "--force", env=LOGIN)
     assert forced.status == 0 and len(mailbox.messages) == 2
+
+
+def test_a_day_waiting_on_its_batch_goes_once_a_build_collects_it(
+    site: Site, smtp: tuple[Mailbox, int], certificate: tuple[Path, Path]
+) -> None:
+    """Batch mode's nights: the first sends a batch, the second collects it and mails."""
+    mailbox, port = smtp
+    first_night = {**LOGIN, "DIGEST_NOW": "2026-02-13T01:30:00+00:00"}
+    mail_site(site, port, certificate[1], mode="batch")
+    waiting = site.digest("mail", env=first_night)
+    assert waiting.status == 0, waiting.stderr
+    assert waiting.stderr.strip() == (
+        f"Mail for {corpus.DAY}: not sent: the answers of 4 of its papers wait in a provider's"
+        " batch; it goes once a build collects them (--force sends it now)"
+    )
+    assert mailbox.messages == []
+
+    second_night = {**LOGIN, "DIGEST_NOW": "2026-02-14T01:30:00+00:00"}
+    site.model.batch_api.advance()
+    site.digest_ok("build", "--refresh", "--date", "2026-02-14", env=second_night)
+    caught_up = site.digest("mail", env=second_night)
+
+    assert caught_up.status == 0, caught_up.stderr
+    assert f"Mail for {corpus.DAY}: 4 papers sent to {TO}" in caught_up.stderr
+    (message,) = mailbox.messages
+    assert "论文 2602.20005v1 的中文标题" in message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    again = site.digest("mail", env=second_night)
+    assert f"Mail for {corpus.DAY}" not in again.stderr and len(mailbox.messages) == 1
 
 
 def test_an_empty_day_is_sent_only_when_asked(

@@ -557,7 +557,8 @@ def _build_reader_site(
     "--date",
     "date_text",
     default=None,
-    help="The day to send, YYYY-MM-DD (default: today, in window.timezone).",
+    help="The day to send, YYYY-MM-DD (default: today, in window.timezone, and the days of the"
+    " past week with papers never sent).",
 )
 @click.option("--force", is_flag=True, help="Send it even if it was sent before.")
 @click.option("--send-empty", is_flag=True, help="Send a day that has no papers too.")
@@ -566,18 +567,19 @@ def _build_reader_site(
 def mail(date_text: str | None, force: bool, send_empty: bool, config_path: Path) -> None:
     """Send a day's digest by email (mail: in the configuration; the login from
     DIGEST_SMTP_USERNAME and DIGEST_SMTP_PASSWORD). A day is sent once."""
-    from arxiv_digest.mail import mail_day
+    from arxiv_digest.mail import days_to_send, mail_day
     from arxiv_digest.views.jekyll import read_site_identity
 
     config = load_config(config_path)
     today = _today(config)
-    day = _parse_day(date_text, "--date", today) if date_text else today
+    days = [_parse_day(date_text, "--date", today)] if date_text else days_to_send(today, config)
     identity = read_site_identity(config_path.resolve().parent / "_config.yml")
-    sent = mail_day(day, config, identity, os.environ, force=force, send_empty=send_empty)
-    if sent.skipped:
-        _say(f"Mail for {day}: not sent: {sent.skipped}")
-    else:
-        _say(f"Mail for {day}: {sent.papers} papers sent to {', '.join(sent.recipients)}")
+    for day in days:
+        sent = mail_day(day, config, identity, os.environ, force=force, send_empty=send_empty)
+        if sent.skipped:
+            _say(f"Mail for {day}: not sent: {sent.skipped}")
+        else:
+            _say(f"Mail for {day}: {sent.papers} papers sent to {', '.join(sent.recipients)}")
 
 
 @main.command()

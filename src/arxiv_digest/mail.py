@@ -6,7 +6,10 @@ first when the site ranks papers (`interests`), then every paper with its Chines
 one-line summary and a link to its page on the site. It goes by SMTP with STARTTLS or TLS,
 the login from the environment, to `mail.to`; a failure names the step that failed. A day
 is sent once: the state file (`mail.state_file`, committed by the nightly job) remembers
-it. An empty day is sent only when asked.
+it. An empty day is sent only when asked; a day whose answers wait in a provider's batch
+only once a build has collected them, so that a reader never gets half a digest. Without a
+date, the days of the past week that were never sent go too (a night whose mail failed, a
+day that waited on its batch).
 """
 
 from __future__ import annotations
@@ -77,6 +80,13 @@ def mail_day(
     view = day_view(record, ViewSettings.of(config))
     if not view.papers and not send_empty:
         return Sent(day, (), 0, skipped="no papers that day (--send-empty sends it anyway)")
+    waiting = sum(1 for paper in view.papers if paper.pending)
+    if waiting and not force:
+        return Sent(
+            day, (), 0,
+            skipped=f"the answers of {waiting} of its papers wait in a provider's batch; it"
+            " goes once a build collects them (--force sends it now)",
+        )  # fmt: skip
     message = compose(view, config, identity, ranker_for(records, config.interests))
     _send(message, settings, environment)
     state[day.isoformat()] = {
@@ -86,6 +96,27 @@ def mail_day(
     }
     write_atomically(settings.state_file, json.dumps(state, ensure_ascii=False, indent=2) + "\n")
     return Sent(day, tuple(settings.to), len(view.papers))
+
+
+CATCH_UP_DAYS = 6
+"""How far back a mail without a date looks for days never sent (with today, a week)."""
+
+
+def days_to_send(today: date, config: Config) -> list[date]:
+    """Today, and the days of the past week with papers that were never sent, oldest
+    first. A site that has never sent a mail looks back one day only (the day a first
+    night in batch mode left waiting), not a week."""
+    state = _read_state(config.mail.state_file)
+    back_days = CATCH_UP_DAYS if state else 1
+    records = Records(config.output.records_dir)
+    earlier = [
+        day
+        for day in records.days()
+        if 0 < (today - day).days <= back_days and day.isoformat() not in state
+        for record in [records.get(day)]
+        if record is not None and record.papers
+    ]
+    return [*earlier, today]
 
 
 def compose(
