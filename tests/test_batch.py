@@ -281,6 +281,17 @@ def test_the_next_nightly_refresh_collects_a_settled_day_s_batch(tmp_path: Path)
     same_as(direct, bench)
 
 
+def test_collecting_a_batch_is_not_held_back_by_a_cap_on_requests(tmp_path: Path) -> None:
+    direct, bench, batches = direct_and_batched(tmp_path)
+    bench.build(corpus.DAY, batches=batches)
+    asyncio.run(batches.finish())
+
+    report = bench.build(corpus.DAY, batches=batches, max_requests=0)
+
+    assert report.usage.batched_requests == NEEDS and not report.incomplete
+    same_as(direct, bench)
+
+
 def test_a_lost_answer_to_the_batch_s_creation_sends_nothing_twice(tmp_path: Path) -> None:
     _, bench, batches = direct_and_batched(tmp_path)
     batches.lose_next = True

@@ -205,12 +205,15 @@ class Enricher:
 
     def estimate(self, needs: Sequence[Need]) -> Estimate:
         """The requests and tokens `needs` will cost. A need whose paper's text is not cached
-        yet is counted at its whole budget (`llm.max_input_tokens`), and only a cached answer
-        costs nothing."""
+        yet is counted at its whole budget (`llm.max_input_tokens`); a cached answer costs
+        nothing, nor does one its record says waits in a batch (paid for when it was sent)."""
         by_task: dict[str, int] = {}
         tokens_in = tokens_out = 0
         asks = []
         for need in needs:
+            if need.batch_id is not None:
+                asks.append(False)
+                continue
             prompt = self._prompt_if_known(need)
             if prompt is not None and self._cached_answer(need, prompt) is not None:
                 asks.append(False)
