@@ -21,6 +21,7 @@ from arxiv_digest.report import cost_usd
 from tests import corpus
 from tests.conftest import Site
 from tests.inprocess import Batches, Bench
+from tests.test_figures import PLOT, WITH_FIGURE
 from tests.test_site import SCREENSHOTS, launched_chromium, serving
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -99,6 +100,56 @@ def test_a_night_sends_one_batch_and_the_next_run_collects_it(site: Site) -> Non
     again = site.digest("build", "--date", corpus.DAY)
     assert again.status == 0 and "batch_1" not in again.stderr
     assert len(site.model.batch_api.batches) == 1 and site.model.calls == []
+
+
+def test_a_day_from_html_with_a_figure_in_batch_mode(site: Site) -> None:
+    """The whole of issue 23's night: one paper's text from its HTML version (its figure made
+    a WebP), the others' from their PDFs, the answers by batch; then the site."""
+    site.pdfs.htmls["2602.20005v1"] = WITH_FIGURE
+    site.pdfs.images["/html/2602.20005v1/x1.png"] = (PLOT, "image/png")
+    site.write_config(llm={"mode": "batch"})
+    site.digest_ok("build", "--date", corpus.DAY)
+    assert record(site)["papers"][0]["figure"]["file"] == "2602.20005.webp"
+    site.model.batch_api.advance()
+
+    site.digest_ok("build", "--date", corpus.DAY)
+
+    papers = {shown["paper"]["arxiv_id"]: shown for shown in record(site)["papers"]}
+    sources = {
+        arxiv_id: shown["answers"]["analysis"]["source"] for arxiv_id, shown in papers.items()
+    }
+    assert sources == {"2602.20005v1": "html", "2602.20004v2": "pdf", "2602.20003v1": "pdf",
+                       "2602.20001v1": "pdf"}  # fmt: skip
+    assert all(not shown["pending"] for shown in papers.values())
+    assert site.model.calls == [] and len(site.model.batch_calls) == NEEDS
+    # The batch's analysis request carried the HTML's sections, not the PDF's text.
+    html_request = next(
+        line for line in site.model.batch_api.files["file-1"].decode().splitlines()
+        if "2602.20005v1/analysis" in line
+    )  # fmt: skip
+    assert "The encoder: state-space layers modulated by the reverberation" in html_request
+
+    site.digest_ok("site", "--no-search")
+    with serving(site.root / "_public", "") as url, launched_chromium() as chromium:
+        page = chromium.new_page(viewport={"width": 1280, "height": 900})
+        page.goto(f"{url}/papers/2602.20005/")
+        figure = page.locator("main img").first
+        assert figure.get_attribute("src") == "/figures/2602.20005.webp"
+        assert figure.evaluate("image => image.naturalWidth") == 960
+        assert "详细解读" in page.inner_text("main") and "已批量提交" not in page.inner_text("main")
+        page.screenshot(path=str(SCREENSHOTS / "batch-html-paper-1280.png"), full_page=True)
+        page.goto(f"{url}/2026/02/13/arxiv/")
+        assert page.locator('img[src="/figures/2602.20005.webp"]').count() == 1
+        page.screenshot(path=str(SCREENSHOTS / "batch-html-day-1280.png"), full_page=True)
+        # The thumbnail never covers its entry's box: beside it closed, above it open.
+        thumb = page.locator("a.thumb").bounding_box()
+        more = page.locator("details.more").first
+        closed = more.bounding_box()
+        assert thumb and closed and closed["x"] + closed["width"] <= thumb["x"]
+        more.locator("summary").click()
+        opened = more.bounding_box()
+        assert opened and opened["y"] >= thumb["y"] + thumb["height"]
+        assert opened["width"] > closed["width"]
 
 
 def test_the_day_s_pages_say_what_is_waiting_in_a_batch(site: Site) -> None:
