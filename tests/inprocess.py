@@ -157,6 +157,7 @@ class Batches:
     metadata: dict[str, str] = field(default_factory=dict)
     results_of: dict[str, dict[str, BatchResult]] = field(default_factory=dict)
     lose_next: bool = False
+    endpoint: str = "/v1/chat/completions"
     finish_on_read: bool = False
     """Whether a batch is answered when its state is next read (a run that waits)."""
 

@@ -13,6 +13,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from arxiv_digest.answers.batch import custom_id
+from arxiv_digest.answers.cache import AnswerKey
+from arxiv_digest.answers.client import OpenAIBatches, OpenAIChatModel
 from arxiv_digest.answers.executor import TransientError
 from arxiv_digest.answers.tasks import AnswerError
 from arxiv_digest.config import LlmSettings
@@ -373,6 +378,30 @@ def test_wait_without_batch_mode_is_refused(site: Site) -> None:
     run = site.cli("build", "--date", corpus.DAY, "--wait", "5")
     assert run.status == 2
     assert "--wait waits for batches; add --batch, or set llm.mode: batch" in run.stderr
+
+
+@pytest.mark.parametrize(
+    ("base_url", "endpoint"),
+    [
+        ("https://api.openai.com/v1", "/v1/chat/completions"),
+        ("https://dashscope.aliyuncs.com/compatible-mode/v1", "/v1/chat/completions"),
+        ("https://open.bigmodel.cn/api/paas/v4/", "/v4/chat/completions"),
+        ("https://llm.example.org/openai", "/v1/chat/completions"),
+    ],
+)
+def test_a_batch_names_the_path_its_provider_serves(base_url: str, endpoint: str) -> None:
+    model = OpenAIChatModel(LlmSettings(base_url=base_url), "key")
+    assert OpenAIBatches(model).endpoint == endpoint
+
+
+def test_a_custom_id_names_its_need_within_64_characters() -> None:
+    def key(arxiv_id: str) -> AnswerKey:
+        return AnswerKey(arxiv_id, "translation", "m", "ab" * 32)
+
+    assert custom_id(key("2602.20005v1")) == "2602.20005v1/translation/" + ("ab" * 32)[:39]
+    long_old_style = custom_id(key("cond-mat.stat-mech/0601001v12"))
+    assert long_old_style == "cond-mat.stat-mech/0601001v12/translation/" + ("ab" * 32)[:22]
+    assert custom_id(key("2602.20005v1")) != custom_id(key("2602.20005v2"))
 
 
 def test_batch_tokens_are_priced_at_the_discount() -> None:

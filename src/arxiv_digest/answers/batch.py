@@ -39,7 +39,8 @@ SUBMISSION_KEY = "arxiv_digest_submission"
 """The batch metadata key that holds the hash of its requests."""
 FINISHED = frozenset({"completed", "expired", "failed", "cancelled"})
 """The statuses after which a batch answers nothing more."""
-ENDPOINT = "/v1/chat/completions"
+MAX_CUSTOM_ID_CHARS = 64
+"""The longest custom id some providers take (Together's limit; OpenAI's is larger)."""
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,11 @@ class BatchApi(Protocol):
     """What batch mode needs of a provider's Batch API. Failures are the executor's errors:
     ModelError when no retry can help, TransientError, AnswerError."""
 
+    @property
+    def endpoint(self) -> str:
+        """The path a batch's requests name (`/v1/chat/completions`, Zhipu's `/v4/…`)."""
+        ...
+
     async def submit(self, requests: bytes, submission: str) -> str:
         """Send a JSONL file of requests as a batch carrying `submission`; its id."""
         ...
@@ -81,8 +87,10 @@ class BatchApi(Protocol):
 
 
 def custom_id(key: AnswerKey) -> str:
-    """The id of a need's request in a batch: the need, and the prompt it was asked with."""
-    return f"{key.arxiv_id}/{key.task}/{key.prompt_sha256[:32]}"
+    """The id of a need's request in a batch: the need, and the prompt it was asked with,
+    within `MAX_CUSTOM_ID_CHARS` (an arXiv id has at most 30 characters, which leaves at
+    least 20 of the prompt's hash)."""
+    return f"{key.arxiv_id}/{key.task}/{key.prompt_sha256}"[:MAX_CUSTOM_ID_CHARS]
 
 
 @dataclass(frozen=True)
@@ -277,7 +285,12 @@ class BatchExecutor:
         queued, self._queued = self._queued, []
         lines = b"".join(
             json.dumps(
-                {"custom_id": item.custom_id, "method": "POST", "url": ENDPOINT, "body": item.body},
+                {
+                    "custom_id": item.custom_id,
+                    "method": "POST",
+                    "url": self.api.endpoint,
+                    "body": item.body,
+                },
                 ensure_ascii=False,
             ).encode()
             + b"\n"

@@ -10,9 +10,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import threading
 from collections.abc import AsyncIterator, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
+from urllib.parse import urlsplit
 
 from arxiv_digest.answers.batch import SUBMISSION_KEY, BatchResult, BatchState
 from arxiv_digest.answers.executor import Completion, RateLimited, TransientError
@@ -160,6 +162,13 @@ class OpenAIBatches:
     def __init__(self, model: OpenAIChatModel) -> None:
         self._model = model
 
+    @property
+    def endpoint(self) -> str:
+        """`/v1/chat/completions`, or the version the base URL ends with (Zhipu's
+        `…/api/paas/v4` takes `/v4/chat/completions`)."""
+        version = re.search(r"/(v\d+)/?$", urlsplit(self._model.endpoint).path)
+        return f"/{version.group(1) if version else 'v1'}/chat/completions"
+
     async def submit(self, requests: bytes, submission: str) -> str:
         """Upload a JSONL file of requests and start a batch of it; its id. The batch
         carries `submission` in its metadata, so that `find` can tell it was sent."""
@@ -171,7 +180,7 @@ class OpenAIBatches:
         async with self._errors("starting the batch"):
             batch = await client.batches.create(
                 input_file_id=upload.id,
-                endpoint="/v1/chat/completions",
+                endpoint=cast(Any, self.endpoint),  # the SDK's type names OpenAI's paths only
                 completion_window="24h",
                 metadata={SUBMISSION_KEY: submission},
             )
