@@ -24,7 +24,7 @@ from arxiv_digest.config import LlmSettings
 from arxiv_digest.models import Usage
 from arxiv_digest.report import cost_usd
 from tests import corpus
-from tests.conftest import Site
+from tests.conftest import API_KEY, Site
 from tests.inprocess import Batches, Bench
 from tests.test_figures import PLOT, WITH_FIGURE
 from tests.test_site import SCREENSHOTS, launched_chromium, serving
@@ -105,6 +105,10 @@ def test_a_night_sends_one_batch_and_the_next_run_collects_it(site: Site) -> Non
     again = site.digest("build", "--date", corpus.DAY)
     assert again.status == 0 and "batch_1" not in again.stderr
     assert len(site.model.batch_api.batches) == 1 and site.model.calls == []
+    # The key went to the provider, and into no file of the site (cache, records, report).
+    assert site.model.authorizations == {f"Bearer {API_KEY}"}
+    written = [path for path in site.root.rglob("*") if path.is_file()]
+    assert written and not [path for path in written if API_KEY.encode() in path.read_bytes()]
 
 
 def test_a_day_from_html_with_a_figure_in_batch_mode(site: Site) -> None:

@@ -43,7 +43,6 @@ class OpenAIChatModel:
         self.name = settings.model
         self._api_key = api_key
         self._settings = settings
-        self._temperature = settings.temperature
         # Made at the first request: the SDK takes half a second to import, which a build
         # whose answers are all recorded or cached need not pay.
         self._client: openai.AsyncOpenAI | None = None
@@ -55,7 +54,8 @@ class OpenAIChatModel:
         import then overlaps the arXiv fetch instead of delaying the first request."""
         threading.Thread(target=_import_sdk, name="import-openai", daemon=True).start()
 
-    def _connected(self) -> openai.AsyncOpenAI:
+    def connected(self) -> openai.AsyncOpenAI:
+        """The SDK's client, made at the first request (the Batch API's too)."""
         import openai
 
         if self._client is None:
@@ -90,7 +90,7 @@ class OpenAIChatModel:
                 raise TransientError(f"HTTP {error.status_code}") from None
             # The server's message becomes a gap reason in the day's record: a committed
             # file, so a key the server echoes back is removed here, at the source.
-            message = _server_message(error.body).replace(self._api_key, "[redacted]")
+            message = self.server_message(error.body)
             if _is_filtered(error.body):
                 raise Filtered(f"the provider's content filter refused it{message}") from None
             if _STREAM_ONLY in message.lower() and not self._settings.stream:
@@ -120,7 +120,7 @@ class OpenAIChatModel:
     async def _request(self, prompt: Prompt, max_output_tokens: int) -> Completion:
         """One request, streamed or not. Only the answer's content is read: a reasoning
         field beside it (`reasoning_content`, `reasoning`) is never part of the answer."""
-        client = self._connected()
+        client = self.connected()
         body = request_body(self._settings, prompt, max_output_tokens)
         if not self._settings.stream:
             return completion_of(await client.chat.completions.create(**body))
@@ -140,6 +140,11 @@ class OpenAIChatModel:
         if not finish_reason:
             raise TransientError("the stream ended before the answer did")
         return Completion("".join(pieces), tokens_in, tokens_out, finish_reason)
+
+    def server_message(self, body: object) -> str:
+        """The message of an error body, without the key (a server may echo it back, and
+        the message may end up in a committed record)."""
+        return _server_message(body).replace(self._api_key, "[redacted]")
 
     @property
     def endpoint(self) -> str:
@@ -172,7 +177,7 @@ class OpenAIBatches:
     async def submit(self, requests: bytes, submission: str) -> str:
         """Upload a JSONL file of requests and start a batch of it; its id. The batch
         carries `submission` in its metadata, so that `find` can tell it was sent."""
-        client = self._model._connected()
+        client = self._model.connected()
         async with self._errors("uploading the batch's requests"):
             upload = await client.files.create(
                 file=("requests.jsonl", requests, "application/jsonl"), purpose="batch"
@@ -188,7 +193,7 @@ class OpenAIBatches:
 
     async def find(self, submission: str) -> str | None:
         """The batch that carries `submission`, among the provider's recent ones."""
-        client = self._model._connected()
+        client = self._model.connected()
         async with self._errors("listing batches"):
             # The newest page only: a run looks for the batch the run before it sent.
             recent = await client.batches.list(limit=100)
@@ -200,7 +205,7 @@ class OpenAIBatches:
     async def state(self, batch_id: str) -> BatchState:
         import openai
 
-        client = self._model._connected()
+        client = self._model.connected()
         try:
             async with self._errors(f"reading batch {batch_id}"):
                 batch = await client.batches.retrieve(batch_id)
@@ -218,7 +223,7 @@ class OpenAIBatches:
 
     async def results(self, state: BatchState) -> dict[str, BatchResult]:
         """The results in a finished batch's output and error files, by custom id."""
-        client = self._model._connected()
+        client = self._model.connected()
         results: dict[str, BatchResult] = {}
         for file_id in (state.error_file_id, state.output_file_id):  # an answer wins
             if file_id:
@@ -248,7 +253,7 @@ class OpenAIBatches:
                 f" {doing}); set llm.mode: direct"
             ) from None
         except openai.APIStatusError as error:
-            message = _server_message(error.body).replace(self._model._api_key, "[redacted]")
+            message = self._model.server_message(error.body)
             if (
                 error.status_code == 429
                 or error.status_code in _TRANSIENT_STATUS
