@@ -4,7 +4,8 @@
   recorded answer is final: it is never asked for again, whatever the cache holds.
 - execute: the prompt of each need is rendered (after fetching the paper's text
   when the task needs it) and looked up in the cache; only a miss reaches the
-  executor, which sends it to the model.
+  executor, which sends it to the model (in batch mode, to a batch: the need is then
+  pending until a later run collects its answer).
 - accept: the task's checks; a usable answer goes to the cache at once, so an
   interrupted run resumes where it stopped; an unusable one is asked again, up
   to `llm.max_attempts`, and then becomes a gap with its reason.
@@ -315,8 +316,7 @@ class Enricher:
             try:
                 completion = await self.executor.complete(prompt, usage, limit, priority, key)
                 answer = accept(task, key, completion, self.rules)
-            except Deferred as deferred:
-                self.progress(f"{need.label}: {deferred}")
+            except Deferred as deferred:  # the report lists what waits, by batch
                 return Pending(paper.arxiv_id, task.name, deferred.batch_id)
             except CutOff as error:
                 # Once more with room to finish; cut off again, it is a gap that says so.
