@@ -17,8 +17,8 @@ import pytest
 
 from arxiv_digest.answers.batch import custom_id
 from arxiv_digest.answers.cache import AnswerKey
-from arxiv_digest.answers.client import OpenAIBatches, OpenAIChatModel
-from arxiv_digest.answers.executor import TransientError
+from arxiv_digest.answers.client import OpenAIBatches, OpenAIChatModel, batch_results
+from arxiv_digest.answers.executor import Completion, TransientError
 from arxiv_digest.answers.tasks import AnswerError
 from arxiv_digest.config import LlmSettings
 from arxiv_digest.models import Usage
@@ -26,6 +26,7 @@ from arxiv_digest.report import cost_usd
 from tests import corpus
 from tests.conftest import API_KEY, Site
 from tests.inprocess import Batches, Bench
+from tests.standins import EXPIRED_MESSAGE, completion_reply
 from tests.test_figures import PLOT, WITH_FIGURE
 from tests.test_site import SCREENSHOTS, launched_chromium, serving
 
@@ -195,8 +196,13 @@ def test_what_an_expired_batch_did_not_answer_is_asked_directly(site: Site) -> N
     assert collected.status == 0, collected.stderr
     assert len(site.model.batch_calls) == 3 and len(site.model.calls) == NEEDS - 3
     assert "batch batch_1 expired: collected" in collected.stderr
-    assert collected.stderr.count("failed batch_expired: This request could not be executed") == 5
-    assert collected.stderr.count("; asking directly") == 5
+    assert (
+        collected.stderr.count(
+            ": the batch did not answer it (batch_expired: This request could not be executed"
+            " before the completion window expired); asking directly"
+        )
+        == 5
+    )
     assert len(site.model.batch_api.batches) == 1  # nothing sent again as a batch
     as_direct_requests_make_them(site)
 
@@ -406,6 +412,39 @@ def test_a_custom_id_names_its_need_within_64_characters() -> None:
     long_old_style = custom_id(key("cond-mat.stat-mech/0601001v12"))
     assert long_old_style == "cond-mat.stat-mech/0601001v12/translation/" + ("ab" * 32)[:22]
     assert custom_id(key("2602.20005v1")) != custom_id(key("2602.20005v2"))
+
+
+def test_a_batch_s_files_are_read_line_by_line_as_openai_writes_them() -> None:
+    answered = {"status_code": 200, "request_id": "req_1", "body": json.loads(
+        completion_reply("m", "译文", prompt_tokens=40).body)}  # fmt: skip
+    refused = {"status_code": 400, "request_id": "req_2",
+               "body": {"error": {"message": "Invalid 'max_tokens'.", "code": "invalid_value"}}}  # fmt: skip
+    lines = [
+        {"id": "batch_req_1", "custom_id": "a", "response": answered, "error": None},
+        {"id": "batch_req_2", "custom_id": "b", "response": refused, "error": None},
+        {
+            "id": "batch_req_3",
+            "custom_id": "c",
+            "response": None,
+            "error": {"code": "batch_expired", "message": EXPIRED_MESSAGE},
+        },
+        {"id": "batch_req_4", "custom_id": "d", "response": {"status_code": 200, "body": "<html>"}},
+        {"no": "custom id"},
+    ]
+    results = batch_results(
+        b"\n".join(json.dumps(line).encode() for line in lines) + b"\nnot json\n"
+    )
+
+    assert results["a"] == Completion("译文", 40, 1, "stop")
+    assert results["b"] == (
+        "the batch's request failed (HTTP 400: invalid_value: Invalid 'max_tokens')"
+    )
+    assert results["c"] == (
+        "the batch did not answer it (batch_expired: This request could not be executed before"
+        " the completion window expired)"
+    )
+    assert results["d"] == "malformed batch answer (ValidationError)"
+    assert set(results) == {"a", "b", "c", "d"}
 
 
 def test_batch_tokens_are_priced_at_the_discount() -> None:

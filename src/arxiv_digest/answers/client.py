@@ -301,14 +301,18 @@ def batch_results(output: bytes) -> dict[str, BatchResult]:
 
 
 def _batch_failure(status: object, detail: object) -> str:
-    """Why a batch's request failed, from its error file's line."""
+    """Why a batch did not answer a request, from its line of the error file:
+    `the batch did not answer it (batch_expired: This request could not …)`, or
+    `the batch's request failed (HTTP 400: …)`."""
     if isinstance(detail, dict) and "error" in detail:
         detail = detail["error"]
-    code = detail.get("code") if isinstance(detail, dict) else None
-    message = _server_message({"error": detail}) if isinstance(detail, dict) else ""
-    named = f" {code}" if code else ""
-    status_text = f"HTTP {status}" if status else "failed"
-    return f"{status_text}{named}{message}"
+    parts = [f"HTTP {status}"] if status else []
+    if isinstance(detail, dict):
+        parts += [str(detail[name]) for name in ("code", "message") if detail.get(name)]
+    why = ": ".join(" ".join(part.split()).rstrip(".")[:200] for part in parts)
+    return (
+        f"the batch's request failed ({why})" if status else f"the batch did not answer it ({why})"
+    )
 
 
 def request_body(settings: LlmSettings, prompt: Prompt, max_output_tokens: int) -> dict[str, Any]:
