@@ -792,6 +792,11 @@ class ModelStandIn(StandIn):
 
 BATCH_STEPS = ("validating", "in_progress", "finalizing", "completed")
 EXPIRED_MESSAGE = "This request could not be executed before the completion window expired."
+UNANSWERED = {
+    "expired": {"code": "batch_expired", "message": EXPIRED_MESSAGE},
+    "cancelled": {"code": "batch_cancelled", "message": "This request was cancelled."},
+}
+"""The error file's line for a request a batch ended without running, by how it ended."""
 
 
 @dataclass
@@ -824,7 +829,8 @@ class BatchApiStandIn:
     """OpenAI's Batch API over a `ModelStandIn`: `POST /v1/files` (multipart, purpose
     `batch`), `GET /v1/files/{id}/content`, `POST /v1/batches` (the input validated as the
     docs say: unique custom ids, POST to the batch's endpoint, no streaming), `GET
-    /v1/batches/{id}` and `GET /v1/batches` (newest first). A batch moves through
+    /v1/batches/{id}`, `GET /v1/batches` (newest first) and `POST /v1/batches/{id}/cancel`
+    (to `cancelling`; `cancelled(id, answered=n)` ends it). A batch moves through
     validating → in_progress → finalizing → completed one step each time it is read when
     `advance_on_read` is set, else when a test calls `advance`; `expire(id, answered=n)`
     ends it `expired` with its first n requests answered and the rest in the error file as
@@ -863,6 +869,13 @@ class BatchApiStandIn:
                 listed = [batch.json() for batch in reversed(self.batches.values())]
                 return Reply(200, json.dumps({"object": "list", "data": listed, "has_more": False,
                                               "first_id": None, "last_id": None}).encode())  # fmt: skip
+            if method == "POST" and parts[-1] == "cancel" and parts[-3] == "batches":
+                batch = self.batches.get(parts[-2])
+                if batch is None:
+                    return _error_reply(404, f"No batch found with id '{parts[-2]}'.")
+                if batch.status in BATCH_STEPS[:-1]:
+                    batch.status = "cancelling"
+                return Reply(200, json.dumps(batch.json()).encode())
             if method == "GET" and parts[-2] == "batches":
                 batch = self.batches.get(parts[-1])
                 if batch is None:
@@ -923,6 +936,13 @@ class BatchApiStandIn:
             batch = self.batches[batch_id] if batch_id else list(self.batches.values())[-1]
             self._finish(batch, "expired", answered)
 
+    def cancelled(self, batch_id: str | None = None, *, answered: int = 0) -> None:
+        """End a `cancelling` batch `cancelled`, its first `answered` requests done."""
+        with self._lock:
+            batch = self.batches[batch_id] if batch_id else list(self.batches.values())[-1]
+            assert batch.status == "cancelling", batch.status
+            self._finish(batch, "cancelled", answered)
+
     def fail(self, batch_id: str | None = None) -> None:
         """End a batch `failed`, as when its input does not validate."""
         with self._lock:
@@ -946,10 +966,7 @@ class BatchApiStandIn:
         for index, line in enumerate(self._requests(batch)):
             entry: dict[str, Any] = {"id": f"batch_req_{index}", "custom_id": line["custom_id"]}
             if answered is not None and index >= answered:
-                entry |= {
-                    "response": None,
-                    "error": {"code": "batch_expired", "message": EXPIRED_MESSAGE},
-                }
+                entry |= {"response": None, "error": UNANSWERED[status]}
                 errors.append(entry)
                 continue
             reply = self._model.batched(line["body"])

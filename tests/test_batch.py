@@ -9,6 +9,7 @@ import asyncio
 import json
 import signal
 import time
+import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -204,6 +205,32 @@ def test_what_an_expired_batch_did_not_answer_is_asked_directly(site: Site) -> N
         == 5
     )
     assert len(site.model.batch_api.batches) == 1  # nothing sent again as a batch
+    as_direct_requests_make_them(site)
+
+
+def test_a_cancelled_batch_is_waited_for_then_asked_directly(site: Site) -> None:
+    """Cancelled by its owner (the provider's dashboard): `cancelling` is still pending;
+    `cancelled` answers what it ran, and the rest is asked directly."""
+    site.write_config(llm={"mode": "batch"})
+    site.digest_ok("build", "--date", corpus.DAY)
+    cancel = urllib.request.Request(f"{site.model.url}/v1/batches/batch_1/cancel", method="POST")
+    direct = urllib.request.build_opener(
+        urllib.request.ProxyHandler({})
+    )  # no proxy of the machine's
+    with direct.open(cancel, timeout=5) as answer:
+        assert json.load(answer)["status"] == "cancelling"
+
+    still = site.digest("build", "--date", corpus.DAY)
+    assert still.status == 0 and site.model.calls == []
+    assert set(pending(site)["2602.20005v1"].values()) == {"batch_1"}
+
+    site.model.batch_api.cancelled(answered=2)
+    collected = site.digest("build", "--date", corpus.DAY)
+
+    assert collected.status == 0, collected.stderr
+    assert "batch batch_1 cancelled: collected" in collected.stderr
+    assert collected.stderr.count("(batch_cancelled: This request was cancelled)") == NEEDS - 2
+    assert len(site.model.batch_calls) == 2 and len(site.model.calls) == NEEDS - 2
     as_direct_requests_make_them(site)
 
 
