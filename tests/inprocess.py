@@ -257,6 +257,10 @@ class Bench:
         today's listing when `announcements` is set, with `now` as the run's clock; with
         `batches`, in batch mode (waiting up to `wait_seconds`)."""
         config = self.config
+        if batches is not None:
+            config = config.model_copy(
+                update={"llm": config.llm.model_copy(update={"mode": "batch"})}
+            )
         named = [date.fromisoformat(day) for day in days]
         if refresh == "unsettled":
             chosen = sorted(

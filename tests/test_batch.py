@@ -385,6 +385,17 @@ def test_collecting_a_batch_is_not_held_back_by_a_cap_on_requests(tmp_path: Path
     same_as(direct, bench)
 
 
+def test_direct_mode_asks_what_waits_in_a_batch_within_its_cap(tmp_path: Path) -> None:
+    """Back in direct mode, an answer a batch was sent for is a request like any other."""
+    _, bench, batches = direct_and_batched(tmp_path)
+    bench.build(corpus.DAY, batches=batches)
+
+    report = bench.build(corpus.DAY, max_requests=3)
+
+    assert len(bench.model.calls) == 3 and report.incomplete
+    assert len(report.days[0].gaps) == NEEDS - 3
+
+
 def test_a_lost_answer_to_the_batch_s_creation_sends_nothing_twice(tmp_path: Path) -> None:
     _, bench, batches = direct_and_batched(tmp_path)
     batches.lose_next = True

@@ -207,12 +207,13 @@ class Enricher:
     def estimate(self, needs: Sequence[Need]) -> Estimate:
         """The requests and tokens `needs` will cost. A need whose paper's text is not cached
         yet is counted at its whole budget (`llm.max_input_tokens`); a cached answer costs
-        nothing, nor does one its record says waits in a batch (paid for when it was sent)."""
+        nothing, nor, in batch mode, does one its record says waits in a batch (paid for when
+        it was sent)."""
         by_task: dict[str, int] = {}
         tokens_in = tokens_out = 0
         asks = []
         for need in needs:
-            if need.batch_id is not None:
+            if need.batch_id is not None and self.settings.mode == "batch":
                 asks.append(False)
                 continue
             prompt = self._prompt_if_known(need)
