@@ -234,6 +234,24 @@ def test_a_cancelled_batch_is_waited_for_then_asked_directly(site: Site) -> None
     as_direct_requests_make_them(site)
 
 
+def test_a_failed_batch_is_asked_directly(site: Site) -> None:
+    """A batch whose input the provider refused to run: `failed`, with its errors."""
+    site.write_config(llm={"mode": "batch"})
+    site.digest_ok("build", "--date", corpus.DAY)
+    site.model.batch_api.fail()
+
+    collected = site.digest("build", "--date", corpus.DAY)
+
+    assert collected.status == 0, collected.stderr
+    assert site.model.batch_calls == [] and len(site.model.calls) == NEEDS
+    assert (
+        "2602.20005v1 translation: batch batch_1 failed (invalid_request: the input did not"
+        " validate); asking directly" in collected.stderr
+    )
+    assert len(site.model.batch_api.batches) == 1  # nothing sent again as a batch
+    as_direct_requests_make_them(site)
+
+
 def test_a_run_killed_while_sending_its_batch_never_sends_it_twice(site: Site) -> None:
     """Killed after the provider made the batch and before the run heard its id."""
     site.write_config(llm={"mode": "batch"})
@@ -312,19 +330,6 @@ def direct_and_batched(tmp_path: Path, now: datetime | None = None) -> tuple[Ben
 def same_as(direct: Bench, batched: Bench) -> None:
     assert batched.record_path().read_bytes() == direct.record_path().read_bytes()
     assert batched.post().read_bytes() == direct.post().read_bytes()
-
-
-def test_a_failed_batch_is_asked_directly(tmp_path: Path) -> None:
-    direct, bench, batches = direct_and_batched(tmp_path)
-    bench.build(corpus.DAY, batches=batches)
-    asyncio.run(batches.finish(status="failed"))
-
-    report = bench.build(corpus.DAY, batches=batches)
-
-    assert len(bench.model.calls) == NEEDS and report.usage.batched_requests == 0
-    assert len(batches.batches) == 1
-    assert "2602.20005v1 translation: batch batch_1 failed; asking directly" in bench.messages
-    same_as(direct, bench)
 
 
 def test_a_request_the_batch_failed_and_a_retry_go_direct(tmp_path: Path) -> None:
