@@ -117,8 +117,6 @@ class BatchExecutor:
     """How long the run waits for unfinished batches, its own included."""
     clock: Callable[[], float] = time.monotonic
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    submitted: list[str] = field(default_factory=list)
-    """The batches this run sent."""
     _ready: asyncio.Event = field(default_factory=asyncio.Event)
     _changed: asyncio.Event = field(default_factory=asyncio.Event)
     _queued: list[_Queued] = field(default_factory=list)
@@ -233,15 +231,21 @@ class BatchExecutor:
         for batch_id in dict.fromkeys(self._waiting.values()):
             state = await self._polled(batch_id)
             self._states[batch_id] = state
-            if state is None or not state.finished:
-                continue
-            try:
-                self._results.update(await self.api.results(state))
-            except AnswerError as error:
-                self.progress(f"batch {batch_id}: its results cannot be read ({error}); later")
-                self._states[batch_id] = None
-                continue
-            self.progress(f"batch {batch_id} {state.status}: collected")
+            if state is not None and state.finished:
+                self._results.update(await self._collected(state))
+
+    async def _collected(self, state: BatchState) -> dict[str, BatchResult]:
+        """The results of a finished batch; none when they cannot be read, and then the run
+        holds its state as unknown (its needs stay pending)."""
+        try:
+            results = await self.api.results(state)
+        except AnswerError as error:
+            self.progress(f"batch {state.batch_id}: its results cannot be read ({error}); later")
+            self._states[state.batch_id] = None
+            return {}
+        self._states[state.batch_id] = state
+        self.progress(f"batch {state.batch_id} {state.status}: collected")
+        return results
 
     async def _found(self, submission: str) -> str | None:
         """The batch a killed run may have sent `submission` as, if the provider has it."""
@@ -312,21 +316,14 @@ class BatchExecutor:
                 return
             batch_id = found
         self.store.submitted(submission, batch_id)
-        self.submitted.append(batch_id)
         self.progress(f"batch {batch_id}: {len(queued)} requests sent")
         results: dict[str, BatchResult] = {}
         state = await self._polled(batch_id) if self._deadline > self.clock() else None
         if state is not None and state.finished:
-            try:
-                results = await self.api.results(state)
-            except AnswerError as error:
-                self.progress(f"batch {batch_id}: its results cannot be read ({error}); later")
-                state = None
-            else:
-                self._states[batch_id] = state
-                self.progress(f"batch {batch_id} {state.status}: collected")
+            results = await self._collected(state)
+        collected = self._states.get(batch_id)
         for item in queued:
             result = results.get(item.custom_id)
-            if result is None and state is not None and state.finished:
-                result = f"batch {batch_id} {state.status} without its answer"
+            if result is None and collected is not None:
+                result = f"batch {batch_id} {collected.status} without its answer"
             item.answer.set_result(Deferred(batch_id) if result is None else result)
