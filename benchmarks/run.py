@@ -81,7 +81,8 @@ class BuildFigures:
         return self.wall_seconds / self.ideal_seconds if self.ideal_seconds else float("nan")
 
 
-def day_of(count: int) -> list[FeedPaper]:
+def day_of(count: int, days_back: int = 0, first: int = 0) -> list[FeedPaper]:
+    """`count` papers numbered from `first`, in the window `days_back` days before DAY's."""
     return [
         FeedPaper(
             arxiv_id=f"2602.4{number:04d}v1",
@@ -89,9 +90,9 @@ def day_of(count: int) -> list[FeedPaper]:
             authors=["Author One", "Author Two"],
             categories=["cs.SD", "eess.AS"],
             abstract=f"Abstract of benchmark paper {number}. " * 8,
-            published=CLOSING - timedelta(minutes=3 * number + 1),
+            published=CLOSING - timedelta(days=days_back, minutes=3 * (number - first) + 1),
         )
-        for number in range(count)
+        for number in range(first, first + count)
     ]
 
 
@@ -1024,29 +1025,15 @@ def backfill_cost(say: Callable[[str], None], days: int = 30, per_day: int = 20)
     (sent by one run, collected by the next), at the same stand-in prices."""
     prices = {"input_price_per_million": 0.15, "output_price_per_million": 0.60}
     papers = [
-        FeedPaper(
-            arxiv_id=f"2602.{day:02d}{number:03d}v1",
-            title=f"Backfill Paper {day}-{number}",
-            authors=["Author One", "Author Two"],
-            categories=["cs.SD", "eess.AS"],
-            abstract=f"Abstract of backfill paper {day:02d}{number:03d}. " * 8,
-            published=CLOSING - timedelta(days=days - 1 - day, minutes=3 * number + 1),
-        )
+        paper
         for day in range(days)
-        for number in range(per_day)
+        for paper in day_of(per_day, days_back=days - 1 - day, first=day * per_day)
     ]
     first_day = (CLOSING - timedelta(days=days - 1)).date().isoformat()
-
-    def answer(arxiv_id: str, task: str, request: dict[str, Any]) -> str:
-        if task == "analysis":
-            return corpus.analysis_for(arxiv_id)
-        return f"回填论文 {arxiv_id.split('.')[1][:5]} 的摘要。" * 8
-
     figures = {}
     records = {}
     for mode in ("direct", "batch"):
         bench = Bench(papers, 0.0, None)
-        bench.model.answerer = answer
         with running(bench.arxiv, bench.pdfs, bench.model):
             bench.site.write_config(llm={"mode": mode, **prices}, filter={"max_papers": per_day})
             span = ("build", "--from", first_day, "--to", DAY, "--yes", "--report", "report.json")
