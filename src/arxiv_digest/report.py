@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -263,7 +264,7 @@ class RunReport:
         pending = [item for day in self.days for item in day.pending]
         if pending:
             lines += ["", "Waiting in the provider's batches (a later run collects them):", ""]
-            lines += [line.replace("  waiting", "- waiting", 1) for line in _pending_lines(pending)]
+            lines += _pending_lines(pending, bullet="- ")
         return "\n".join(lines) + "\n"
 
     def to_text(self, prices: LlmSettings) -> list[str]:
@@ -331,14 +332,12 @@ def cost_usd(usage: Usage, prices: LlmSettings) -> float | None:
     ) / 1_000_000
 
 
-def _pending_lines(pending: Sequence[Pending]) -> list[str]:
-    """`  waiting in batch batch_1: 40 answers (20 translations, …)`, a line a batch."""
-    by_batch: dict[str, list[Pending]] = {}
-    for item in pending:
-        by_batch.setdefault(item.batch_id, []).append(item)
+def _pending_lines(pending: Sequence[Pending], bullet: str = "  ") -> list[str]:
+    """`waiting in batch batch_1: 40 answers; …`, a line a batch, each after `bullet`."""
+    by_batch = Counter(item.batch_id for item in pending)
     return [
-        f"  waiting in batch {batch_id}: {plural(len(items), 'answer')}; a later run collects them"
-        for batch_id, items in by_batch.items()
+        f"{bullet}waiting in batch {batch_id}: {plural(count, 'answer')}; a later run collects them"
+        for batch_id, count in by_batch.items()
     ]
 
 
