@@ -410,6 +410,8 @@ def test_a_lost_answer_to_the_batch_s_creation_sends_nothing_twice(tmp_path: Pat
     assert len(batches.batches) == 1 and bench.model.calls == []
     assert {item.batch_id for item in report.days[0].pending} == {"batch_1"}
     assert len(report.days[0].pending) == NEEDS
+    summary = report.to_markdown(bench.config.llm)
+    assert "\n- waiting in batch batch_1: 8 answers; a later run collects them\n" in summary
 
 
 def test_a_batch_that_cannot_be_sent_is_asked_directly(tmp_path: Path) -> None:
