@@ -169,22 +169,32 @@ def test_the_day_s_pages_say_what_is_waiting_in_a_batch(site: Site) -> None:
 
     site.digest_ok("site", "--no-search")
 
-    # What a reader sees, in Chromium: the day says it, and each paper's page says which.
+    # What a reader sees, in Chromium: the day says it, and each paper's page says which,
+    # wide and narrow, light and dark.
     SCREENSHOTS.mkdir(exist_ok=True)
     with serving(site.root / "_public", "") as url, launched_chromium() as chromium:
-        page = chromium.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{url}/2026/02/13/arxiv/")
-        assert "其中 4 篇的译文或解读已批量提交给模型，下次构建时取回。" in page.inner_text(
-            "article.day header"
-        )
-        page.locator("details.more").first.click()
-        page.screenshot(path=str(SCREENSHOTS / "batch-day-1280.png"), full_page=True)
-        page.goto(f"{url}/papers/2602.20005/")
-        shown = page.inner_text("main")
-        assert "中文译文已批量提交给模型，下次构建时取回；请先读英文摘要。" in shown
-        assert "详细解读已批量提交给模型，下次构建时取回。" in shown
-        assert "暂缺" not in shown
-        page.screenshot(path=str(SCREENSHOTS / "batch-paper-1280.png"), full_page=True)
+        for width, scheme in ((1280, "light"), (1280, "dark"), (390, "light"), (390, "dark")):
+            context = chromium.new_context(
+                viewport={"width": width, "height": 900}, color_scheme=scheme
+            )
+            page = context.new_page()
+            page.goto(f"{url}/2026/02/13/arxiv/")
+            assert "其中 4 篇的译文或解读已批量提交给模型，下次构建时取回。" in page.inner_text(
+                "article.day header"
+            )
+            page.locator("details.more").first.click()
+            assert page.evaluate("document.documentElement.scrollWidth - innerWidth") <= 0
+            pages = [("day", page.screenshot(full_page=True))]
+            page.goto(f"{url}/papers/2602.20005/")
+            shown = page.inner_text("main")
+            assert "中文译文已批量提交给模型，下次构建时取回；请先读英文摘要。" in shown
+            assert "详细解读已批量提交给模型，下次构建时取回。" in shown
+            assert "暂缺" not in shown
+            pages.append(("paper", page.screenshot(full_page=True)))
+            assert page.evaluate("document.documentElement.scrollWidth - innerWidth") <= 0
+            for name, image in pages:
+                (SCREENSHOTS / f"batch-{name}-{width}-{scheme}.png").write_bytes(image)
+            context.close()
 
 
 def test_what_an_expired_batch_did_not_answer_is_asked_directly(site: Site) -> None:
