@@ -128,6 +128,10 @@ def test_a_broken_record_is_named_by_file_and_json_path_and_nothing_is_written(
         (lambda r: r["window"].update(start="2026-02-12T08:50:00"), "$.window.start"),
         (lambda r: r.update(in_window=1), "$.in_window"),
         (lambda r: r.pop("papers"), "$.papers"),
+        (
+            lambda r: r["papers"][0].update(pending={"analysis": "../files/file-1/content"}),
+            "$.papers[0].pending.analysis",
+        ),
     ],
 )
 def test_hand_edits_that_cannot_be_published_are_refused(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -34,6 +35,9 @@ READABLE_SCHEMAS = (1, 2, 3, 4, 5)
 answers' `unconfirmed`, and are read as confirming everything; schema 3 records lack the
 answers' `source` and `cut` and the papers' `figure`, and are read as not saying; schema 4
 records lack the papers' `pending`, and are read as waiting for no batch."""
+
+_BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+"""A provider's batch id as providers make them (`batch_abc123`, DashScope's `batch_…-…`)."""
 
 # Reasons a paper of the window is not shown: the setting that left it out.
 NOT_SHOWN_CAP = "filter.max_papers"
@@ -289,5 +293,10 @@ def _problems(record: DayRecord) -> Iterator[tuple[str, str]]:
             moment = getattr(paper, name)
             if moment is not None and moment.tzinfo is None:
                 yield f"{where}.{name}", "needs a UTC offset"
+    for index, shown in enumerate(record.papers):
+        for task, batch_id in shown.pending.items():
+            # The id goes into a request to the provider, with the owner's key.
+            if not _BATCH_ID.fullmatch(batch_id):
+                yield f"$.papers[{index}].pending.{task}", f"{batch_id[:80]!r} is not a batch id"
     if record.unaccounted < 0:
         yield "$.in_window", "is smaller than the papers the record names"
